@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for kjd's demo and tests, idempotently:
+#   - Debian packages: redis-server (the test Redis), openssl (the test PKI)
+#   - npm packages (npm ci), including the Node 24 binary from the `node` package
+#   - the local control plane, built from upstream Go modules into
+#     ~/.cache/kube-job-dispatcher (20-40 min the first time, then cached)
+# Needs: Go >= 1.26 with the module proxy, npm, and root (or sudo) for apt.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+step() { echo "[setup] $*" >&2; }
+t0=$SECONDS
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  step "apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null; then
+  echo "[setup] Go >= 1.26 is required to build the local control plane (https://go.dev/dl)" >&2
+  exit 1
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "control plane binaries (cached by version)"
+bash controlplane/build.sh >/dev/null
+step "ready in $((SECONDS - t0)) s"

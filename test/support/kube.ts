@@ -1,0 +1,94 @@
+// Small helpers for tests that talk to the real test control plane.
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after } from 'node:test';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { testEnv } from './env.ts';
+
+/** A fresh namespace for this test file, deleted (without waiting) when the file ends. */
+export async function useNamespace(prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const core = testEnv().admin.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name } } });
+  after(async () => {
+    await core.deleteNamespace({ name }).catch(() => undefined);
+  });
+  return name;
+}
+
+/** Polls `check` until it returns a value other than undefined. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(100);
+  }
+  const detail = lastError instanceof Error ? ` (last error: ${lastError.message.split('\n')[0] ?? ''})` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+}
+
+/** A ServiceAccount token from the TokenRequest API, as a kubelet would mount it. */
+export async function serviceAccountToken(
+  namespace: string,
+  name: string,
+  expirationSeconds = 3600,
+): Promise<string> {
+  const core = testEnv().admin.makeApiClient(CoreV1Api);
+  const req = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { expirationSeconds, audiences: [] } },
+  });
+  const token = req.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  return token;
+}
+
+/** A KubeConfig that authenticates with a bearer token only (no client cert). */
+export function kubeConfigForToken(token: string, namespace: string): KubeConfig {
+  const env = testEnv();
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'test', server: env.server, caData: env.caData, skipTLSVerify: false }],
+    users: [{ name: 'sa', token }],
+    contexts: [{ name: 'sa', cluster: 'test', user: 'sa', namespace }],
+    currentContext: 'sa',
+  });
+  return kc;
+}
+
+/** Status code of a rejected API call, or undefined when it is not an API error. */
+export function apiStatus(err: unknown): { code: number; reason?: string; message?: string } | undefined {
+  if (!(err instanceof ApiException)) return undefined;
+  const code = (err as ApiException<unknown>).code;
+  const body: unknown = (err as ApiException<unknown>).body;
+  if (typeof body === 'string') {
+    try {
+      const status = JSON.parse(body) as { reason?: string; message?: string };
+      return { code, ...status };
+    } catch {
+      return { code };
+    }
+  }
+  return { code };
+}
+
+export async function isGone(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read();
+    return false;
+  } catch (err) {
+    if (apiStatus(err)?.code === 404) return true;
+    throw err;
+  }
+}
