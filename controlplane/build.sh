@@ -10,69 +10,78 @@
 # Environment: KJD_CACHE_DIR (default ~/.cache/kube-job-dispatcher).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+# Everything runs inside main, so bash has read the whole file before it
+# starts: editing this script while a build runs cannot corrupt that build.
+main() {
 
-go_version="$(go env GOVERSION)"
-# The key covers the versions and the helper modules, so any change rebuilds.
-mod_hash="$(cat "$here/versions.env" "$here/build.sh" "$here"/*/go.mod "$here"/*/go.sum | sha256sum | cut -c1-12)"
-key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${go_version}_${mod_hash}"
-cache="${KJD_CACHE_DIR:-$HOME/.cache/kube-job-dispatcher}/controlplane/$key"
-bin="$cache/bin"
+  local here; here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  # shellcheck source=versions.env
+  source "$here/versions.env"
+  export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
-want_helm=0
-case "${1:-}" in
-  --print) echo "$bin"; exit 0 ;;
-  --helm) want_helm=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--print|--helm]" >&2; exit 2 ;;
-esac
+  # Bump when the build flags below change, so cached binaries are rebuilt.
+  RECIPE=1
+  go_version="$(go env GOVERSION)"
+  # The key covers the versions, the helper modules and the recipe: any change rebuilds.
+  mod_hash="$( (echo "recipe $RECIPE"; cat "$here/versions.env" "$here"/*/go.mod "$here"/*/go.sum) | sha256sum | cut -c1-12)"
+  key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${go_version}_${mod_hash}"
+  cache="${KJD_CACHE_DIR:-$HOME/.cache/kube-job-dispatcher}/controlplane/$key"
+  bin="$cache/bin"
 
-log() { echo "[controlplane] $*" >&2; }
-need=()
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
-  [ -x "$bin/$b" ] || need+=("$b")
-done
-[ "$want_helm" = 1 ] && [ ! -x "$bin/helm" ] && need+=(helm)
-if [ "${#need[@]}" -eq 0 ]; then
-  echo "$bin"
-  exit 0
-fi
+  want_helm=0
+  case "${1:-}" in
+    --print) echo "$bin"; exit 0 ;;
+    --helm) want_helm=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--print|--helm]" >&2; exit 2 ;;
+  esac
 
-log "building ${need[*]} into $bin (go $go_version)"
-mkdir -p "$bin"
-stage="$(mktemp -d "$cache/stage.XXXXXX")"
-trap 'rm -rf "$stage"' EXIT
-start=$SECONDS
-
-has() { printf '%s\n' "${need[@]}" | grep -qx "$1"; }
-
-if has kube-apiserver || has kube-controller-manager || has kube-scheduler; then
-  minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
-  stamp=""
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    stamp+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
-    stamp+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  log() { echo "[controlplane] $*" >&2; }
+  need=()
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+    [ -x "$bin/$b" ] || need+=("$b")
   done
-  (cd "$here/kubernetes" && go build -trimpath -tags selinux,notest -ldflags "-s -w$stamp" -o "$stage/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
-  log "kubernetes built after $((SECONDS - start))s"
-fi
-if has etcd; then
-  (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$stage/etcd" go.etcd.io/etcd/server/v3)
-  log "etcd built after $((SECONDS - start))s"
-fi
-if has kwok; then
-  # kwok's go.mod has no replace directives, so a plain install works.
-  GOBIN="$stage" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  log "kwok built after $((SECONDS - start))s"
-fi
-if has helm; then
-  GOBIN="$stage" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  log "helm built after $((SECONDS - start))s"
-fi
-mv "$stage"/* "$bin/"
-log "done in $((SECONDS - start))s"
-echo "$bin"
+  [ "$want_helm" = 1 ] && [ ! -x "$bin/helm" ] && need+=(helm)
+  if [ "${#need[@]}" -eq 0 ]; then
+    echo "$bin"
+    exit 0
+  fi
+
+  log "building ${need[*]} into $bin (go $go_version)"
+  mkdir -p "$bin"
+  stage="$(mktemp -d "$cache/stage.XXXXXX")"
+  trap 'rm -rf "$stage"' EXIT
+  start=$SECONDS
+
+  has() { printf '%s\n' "${need[@]}" | grep -qx "$1"; }
+
+  if has kube-apiserver || has kube-controller-manager || has kube-scheduler; then
+    minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+    stamp=""
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      stamp+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+      stamp+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+    done
+    (cd "$here/kubernetes" && go build -trimpath -tags selinux,notest -ldflags "-s -w$stamp" -o "$stage/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
+    log "kubernetes built after $((SECONDS - start))s"
+  fi
+  if has etcd; then
+    (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$stage/etcd" go.etcd.io/etcd/server/v3)
+    log "etcd built after $((SECONDS - start))s"
+  fi
+  if has kwok; then
+    # kwok's go.mod has no replace directives, so a plain install works.
+    GOBIN="$stage" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+    log "kwok built after $((SECONDS - start))s"
+  fi
+  if has helm; then
+    GOBIN="$stage" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    log "helm built after $((SECONDS - start))s"
+  fi
+  mv "$stage"/* "$bin/"
+  log "done in $((SECONDS - start))s"
+  echo "$bin"
+}
+
+main "$@"

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterDir, startLocalCluster, stopRecordedCluster } from './cluster/local-cluster.ts';
 import { stateDir } from './paths.ts';
-import { stopPid } from './process.ts';
+import { isProcessOf, stopPid } from './process.ts';
 import { startLocalRedis } from './redis.ts';
 import { runDemo } from './demo.ts';
 
@@ -38,7 +38,7 @@ async function up(nodes: number): Promise<void> {
 async function stopRecordedRedis(): Promise<boolean> {
   try {
     const { pid } = JSON.parse(await readFile(join(redisDir(), 'state.json'), 'utf8')) as { pid: number };
-    await stopPid(pid, 10_000);
+    if (isProcessOf(pid, 'redis-server')) await stopPid(pid, 10_000);
     await rm(join(redisDir(), 'state.json'), { force: true });
     return true;
   } catch {

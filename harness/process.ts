@@ -93,6 +93,16 @@ export async function stopPid(pid: number, graceMs: number, exited?: Promise<unk
   else while (isAlive(pid)) await sleep(20);
 }
 
+/** True when `pid` is alive and its command line still names `command` (guards against PID reuse). */
+export function isProcessOf(pid: number, command: string): boolean {
+  try {
+    // Redis rewrites its title ("redis-server 127.0.0.1:port"), so match within argv[0].
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.includes(command) ?? false;
+  } catch {
+    return false;
+  }
+}
+
 export function isAlive(pid: number): boolean {
   return signal(pid, 0);
 }

@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { freePorts, httpsGet } from '../net.ts';
-import { startProcess, stopPid, waitUntilReady, type ManagedProcess } from '../process.ts';
+import { isProcessOf, startProcess, stopPid, waitUntilReady, type ManagedProcess } from '../process.ts';
 import { stateDir } from '../paths.ts';
 import { controlPlaneBinDir } from './binaries.ts';
 import {
@@ -215,7 +215,9 @@ export async function stopRecordedCluster(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
-  for (const { pid } of [...state.pids].reverse()) await stopPid(pid, 10_000);
+  for (const { name, pid } of [...state.pids].reverse()) {
+    if (isProcessOf(pid, name)) await stopPid(pid, 10_000);
+  }
   await rm(join(dir, 'state.json'), { force: true });
   return true;
 }

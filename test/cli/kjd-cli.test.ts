@@ -19,7 +19,7 @@ test('kjd --version prints the package version', async () => {
 test('kjd --help describes the tool', async () => {
   const { stdout } = await run(process.execPath, [bin, '--help']);
   assert.match(stdout, /^Usage: kjd/m);
-  assert.match(stdout, /Kubernetes Jobs/);
+  assert.match(stdout, /Kubernetes\s+Jobs/);
 });
 
 test('kjd with an unknown option exits non-zero with a message', async () => {

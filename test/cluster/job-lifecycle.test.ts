@@ -35,11 +35,12 @@ function finishedCondition(j: V1Job): string | undefined {
 }
 
 describe('a Job on the local control plane', () => {
+  const ns = useNamespace('lifecycle');
   let namespace: string;
   let batch: BatchV1Api;
   let core: CoreV1Api;
-  before(async () => {
-    namespace = await useNamespace('lifecycle');
+  before(() => {
+    namespace = ns.name;
     batch = testEnv().admin.makeApiClient(BatchV1Api);
     core = testEnv().admin.makeApiClient(CoreV1Api);
   });

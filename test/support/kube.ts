@@ -1,19 +1,28 @@
 // Small helpers for tests that talk to the real test control plane.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after } from 'node:test';
+import { after, before } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { testEnv } from './env.ts';
 
-/** A fresh namespace for this test file, deleted (without waiting) when the file ends. */
-export async function useNamespace(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const core = testEnv().admin.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name } } });
-  after(async () => {
-    await core.deleteNamespace({ name }).catch(() => undefined);
+/**
+ * A fresh namespace for the enclosing describe(): created before its tests,
+ * deleted (without waiting) after them. Call it synchronously inside describe().
+ */
+export function useNamespace(prefix: string): { readonly name: string } {
+  const ns = { name: `${prefix}-${randomBytes(3).toString('hex')}` };
+  before(async () => {
+    await testEnv()
+      .admin.makeApiClient(CoreV1Api)
+      .createNamespace({ body: { metadata: { name: ns.name } } });
   });
-  return name;
+  after(async () => {
+    await testEnv()
+      .admin.makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: ns.name })
+      .catch(() => undefined);
+  });
+  return ns;
 }
 
 /** Polls `check` until it returns a value other than undefined. */
