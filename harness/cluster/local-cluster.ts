@@ -151,7 +151,7 @@ async function prepare(name: string, dir: string, options: LocalClusterOptions):
     pki,
     ports,
     kubeconfigs,
-    stagesFile: join(import.meta.dirname, 'kwok-stages.yaml'),
+    stagesFile: await writeKwokConfig(dir),
     etcdUnsafeNoFsync: options.etcdUnsafeNoFsync ?? true,
   };
 }
@@ -202,6 +202,35 @@ async function launch(
   await waitForBootstrap(core, nodeNames, kwok, 90_000);
   return nodeNames;
 }
+
+/**
+ * kwok's --config: our Stages plus a ClusterLogs that serves the same canned
+ * container log for every Pod, so `pods/log` works end to end (apiserver ->
+ * kwok's kubelet endpoint) without a container runtime.
+ */
+async function writeKwokConfig(dir: string): Promise<string> {
+  const logFile = join(dir, 'pod.log');
+  await writeFile(logFile, POD_LOG_LINES.map((l) => `${l}\n`).join(''));
+  const stages = await readFile(join(import.meta.dirname, 'kwok-stages.yaml'), 'utf8');
+  const clusterLogs = [
+    '---',
+    'apiVersion: kwok.x-k8s.io/v1alpha1',
+    'kind: ClusterLogs',
+    'metadata:',
+    '  name: canned-logs',
+    'spec:',
+    '  logs:',
+    `    - logsFile: ${logFile}`,
+    '      follow: false',
+    '',
+  ].join('\n');
+  const path = join(dir, 'kwok.yaml');
+  await writeFile(path, `${stages}\n${clusterLogs}`);
+  return path;
+}
+
+/** What every Pod's container log says on the local cluster. */
+export const POD_LOG_LINES = ['kwok: container started', 'kwok: working', 'kwok: done'] as const;
 
 async function writeState(dir: string, state: StateFile): Promise<void> {
   await writeFile(join(dir, 'state.json'), JSON.stringify(state, null, 2));

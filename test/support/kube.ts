@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeNotFoundError } from '../../src/kube/errors.ts';
 import { testEnv } from './env.ts';
 
 /**
@@ -92,12 +93,13 @@ export function apiStatus(err: unknown): { code: number; reason?: string; messag
   return { code };
 }
 
+/** True when `read` fails with 404 (from client-node's ApiException or kjd's KubeNotFoundError). */
 export async function isGone(read: () => Promise<unknown>): Promise<boolean> {
   try {
     await read();
     return false;
   } catch (err) {
-    if (apiStatus(err)?.code === 404) return true;
+    if (apiStatus(err)?.code === 404 || err instanceof KubeNotFoundError) return true;
     throw err;
   }
 }

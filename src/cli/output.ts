@@ -1,0 +1,75 @@
+// How Jobs are printed: -o table (default), json, yaml, name.
+import type { V1Job } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { jobState } from '../kube/job-status.ts';
+import { REQUEST_ID_ANNOTATION } from '../kube/labels.ts';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'name'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export function parseOutput(value: string | undefined): OutputFormat {
+  const v = value ?? 'table';
+  if ((OUTPUT_FORMATS as readonly string[]).includes(v)) return v as OutputFormat;
+  throw new UsageError(`unknown output format "${v}" (expected one of: ${OUTPUT_FORMATS.join(', ')})`);
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const plain = (o: unknown): unknown => JSON.parse(JSON.stringify(o));
+
+export function formatJobs(jobs: readonly V1Job[], format: OutputFormat, now = Date.now()): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(
+        jobs.length === 1 ? jobs[0] : { apiVersion: 'v1', kind: 'List', items: jobs },
+        null,
+        2,
+      );
+    case 'yaml':
+      return stringify(plain(jobs.length === 1 ? jobs[0] : { apiVersion: 'v1', kind: 'List', items: jobs }));
+    case 'name':
+      return jobs.map((j) => `job.batch/${j.metadata?.name ?? ''}`).join('\n');
+    case 'table':
+      return table(jobs, now);
+  }
+}
+
+function table(jobs: readonly V1Job[], now: number): string {
+  const rows = jobs.map((j) => {
+    const s = jobState(j);
+    const created = j.metadata?.creationTimestamp;
+    return [
+      j.metadata?.name ?? '',
+      s.reason === undefined ? s.phase : `${s.phase} (${s.reason})`,
+      `${s.succeeded}/${j.spec?.completions ?? 1}`,
+      String(s.active),
+      String(s.failed),
+      created === undefined ? '' : age(now - new Date(created).getTime()),
+      j.metadata?.annotations?.[REQUEST_ID_ANNOTATION] ?? '',
+    ];
+  });
+  const header = ['NAME', 'STATUS', 'COMPLETIONS', 'ACTIVE', 'FAILED', 'AGE', 'REQUEST-ID'];
+  return columns([header, ...rows]);
+}
+
+export function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}

@@ -1,0 +1,57 @@
+// A Job's state in one word, derived from its conditions and Pod counters the
+// way `kubectl get jobs` reads them. Pure: works on objects from a get, a list
+// or a watch event (whose timestamps are strings, not Dates).
+import type { V1Job, V1JobCondition } from '@kubernetes/client-node';
+
+export type JobPhase = 'Pending' | 'Running' | 'Suspended' | 'Succeeded' | 'Failed';
+
+export interface JobState {
+  readonly phase: JobPhase;
+  /** Condition reason, e.g. BackoffLimitExceeded, DeadlineExceeded. */
+  readonly reason?: string;
+  readonly message?: string;
+  readonly active: number;
+  readonly ready: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly startTime?: string;
+  readonly completionTime?: string;
+}
+
+const isTrue = (conditions: readonly V1JobCondition[], type: string) =>
+  conditions.find((c) => c.type === type && c.status === 'True');
+
+const iso = (d: Date | string | undefined): string | undefined =>
+  d === undefined ? undefined : d instanceof Date ? d.toISOString() : d;
+
+export function jobState(job: V1Job): JobState {
+  const s = job.status ?? {};
+  const conditions = s.conditions ?? [];
+  const counters = {
+    active: s.active ?? 0,
+    ready: s.ready ?? 0,
+    succeeded: s.succeeded ?? 0,
+    failed: s.failed ?? 0,
+  };
+  const startTime = iso(s.startTime);
+  const completionTime = iso(s.completionTime);
+  const times = {
+    ...(startTime !== undefined ? { startTime } : {}),
+    ...(completionTime !== undefined ? { completionTime } : {}),
+  };
+  // FailureTarget / SuccessCriteriaMet come first: the outcome is decided while Pods terminate.
+  const failed = isTrue(conditions, 'Failed') ?? isTrue(conditions, 'FailureTarget');
+  if (failed) return { phase: 'Failed', ...reasonOf(failed), ...counters, ...times };
+  const done = isTrue(conditions, 'Complete') ?? isTrue(conditions, 'SuccessCriteriaMet');
+  if (done) return { phase: 'Succeeded', ...reasonOf(done), ...counters, ...times };
+  const suspended = isTrue(conditions, 'Suspended');
+  if (suspended) return { phase: 'Suspended', ...reasonOf(suspended), ...counters, ...times };
+  return { phase: counters.ready > 0 ? 'Running' : 'Pending', ...counters, ...times };
+}
+
+function reasonOf(c: V1JobCondition): { reason?: string; message?: string } {
+  return { ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
+}
+
+export const isFinished = (state: JobState): boolean =>
+  state.phase === 'Succeeded' || state.phase === 'Failed';

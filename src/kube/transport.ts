@@ -1,0 +1,218 @@
+// One connection pool per cluster (client-node opens a new TLS connection per
+// request), a client-side rate limit, a per-request timeout, and retries with
+// backoff for what is safe to retry. Every non-2xx answer becomes a typed
+// error here, so nothing above this layer sees a raw Status body.
+import type { Readable } from 'node:stream';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import type { Connection } from './connection.ts';
+import { backoffDelay, DEFAULT_BACKOFF, retryAfterMs, type BackoffPolicy } from './backoff.ts';
+import { apiError, KubeNetworkError, parseStatus, type KubeApiError } from './errors.ts';
+import { TokenBucket, type RateLimit } from './rate-limiter.ts';
+import { requestInfo } from './request-info.ts';
+import { sleep } from '../time/sleep.ts';
+
+export interface TransportOptions {
+  /** Per-request timeout (headers and body), ms. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Client-side limit. Default 200 QPS, burst 400. */
+  readonly rateLimit?: RateLimit;
+  readonly backoff?: BackoffPolicy;
+  /** Connections kept to the API server. Default 32. */
+  readonly connections?: number;
+  /** Called once per finished request (metrics). Must not throw. */
+  readonly onRequest?: (event: RequestEvent) => void;
+}
+
+export interface RequestEvent {
+  readonly method: string;
+  readonly verb: string | undefined;
+  readonly resource: string | undefined;
+  /** HTTP status, or 0 when no answer arrived. */
+  readonly status: number;
+  readonly durationMs: number;
+  readonly attempts: number;
+}
+
+export interface KubeRequest {
+  readonly method: string;
+  /** Absolute URL, or a path on the connection's server. */
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+  /** Retry even a POST on 5xx/network errors (reviews and other side-effect-free calls). */
+  readonly idempotent?: boolean;
+}
+
+export interface KubeResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export interface KubeStream {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Readable;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
+
+export class KubeTransport {
+  readonly connection: Connection;
+  readonly #agent: Agent;
+  readonly #limiter: TokenBucket;
+  readonly #timeoutMs: number;
+  readonly #backoff: BackoffPolicy;
+  readonly #onRequest: ((e: RequestEvent) => void) | undefined;
+
+  constructor(connection: Connection, options: TransportOptions = {}) {
+    this.connection = connection;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#limiter = new TokenBucket(options.rateLimit ?? { qps: 200, burst: 400 });
+    this.#onRequest = options.onRequest;
+    const { tls } = connection;
+    this.#agent = new Agent({
+      connections: options.connections ?? 32,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 600_000,
+      // HTTP/1.1: each watch holds its own connection; requests never queue behind one.
+      allowH2: false,
+      connect: {
+        rejectUnauthorized: tls.rejectUnauthorized,
+        ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+        ...(tls.key !== undefined ? { key: tls.key } : {}),
+        ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+      },
+    });
+  }
+
+  /** A buffered request; resolves for 2xx, throws a typed error otherwise. */
+  async request(req: KubeRequest): Promise<KubeResponse> {
+    const res = await this.#send(req, false);
+    const body = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: flatten(res.headers), body };
+  }
+
+  /** A streaming request (watch, logs): only the response headers are time-limited. */
+  async stream(req: KubeRequest): Promise<KubeStream> {
+    const res = await this.#send(req, true);
+    return { status: res.statusCode, headers: flatten(res.headers), body: res.body };
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  url(pathOrUrl: string): string {
+    return pathOrUrl.startsWith('http')
+      ? pathOrUrl
+      : `${this.connection.server.replace(/\/$/, '')}${pathOrUrl}`;
+  }
+
+  async #send(req: KubeRequest, streaming: boolean): Promise<Dispatcher.ResponseData> {
+    const url = this.url(req.url);
+    const started = performance.now();
+    const info = requestInfo(req.method, url);
+    let status = 0;
+    let attempt = 0;
+    let refreshed = false;
+    try {
+      for (;;) {
+        attempt += 1;
+        await this.#limiter.take(req.signal);
+        const outcome = await this.#attempt(req, url, streaming);
+        if ('response' in outcome) {
+          status = outcome.response.statusCode;
+          return outcome.response;
+        }
+        const { error } = outcome;
+        status = error instanceof KubeNetworkError ? 0 : error.statusCode;
+        if (status === 401 && !refreshed && (await this.connection.credentials.refresh())) {
+          refreshed = true;
+          continue;
+        }
+        const wait = this.#retryDelay(req, error, attempt);
+        if (wait === undefined) throw error;
+        await sleep(wait, req.signal);
+      }
+    } finally {
+      this.#onRequest?.({
+        method: req.method,
+        verb: info?.verb,
+        resource: info?.resource,
+        status,
+        durationMs: performance.now() - started,
+        attempts: attempt,
+      });
+    }
+  }
+
+  async #attempt(
+    req: KubeRequest,
+    url: string,
+    streaming: boolean,
+  ): Promise<{ response: Dispatcher.ResponseData } | { error: KubeApiError | KubeNetworkError }> {
+    const auth = await this.connection.credentials.authorization();
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await undiciRequest(url, {
+        method: req.method as Dispatcher.HttpMethod,
+        headers: {
+          accept: 'application/json',
+          ...req.headers,
+          ...(auth !== undefined ? { authorization: auth } : {}),
+        },
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        dispatcher: this.#agent,
+        // A streaming body is bounded by the watch's own timeoutSeconds, not ours.
+        signal: streaming ? (req.signal ?? null) : signal,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: streaming ? 0 : this.#timeoutMs,
+      });
+    } catch (err) {
+      req.signal?.throwIfAborted();
+      return { error: new KubeNetworkError(url, err) };
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return { response: res };
+    const text = await res.body.text().catch(() => '');
+    const headers = flatten(res.headers);
+    const status = parseStatus(res.statusCode, text);
+    const after = retryAfterMs(headers['retry-after']) ?? secondsToMs(status.details?.retryAfterSeconds);
+    return {
+      error: apiError({
+        status,
+        request: requestInfo(req.method, url),
+        method: req.method,
+        url,
+        credential: this.connection.credentials.description,
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+      }),
+    };
+  }
+
+  /** ms to wait before retrying, or undefined when this error must not be retried. */
+  #retryDelay(req: KubeRequest, error: KubeApiError | KubeNetworkError, attempt: number): number | undefined {
+    if (attempt > this.#backoff.maxRetries) return undefined;
+    const status = error instanceof KubeNetworkError ? 0 : error.statusCode;
+    const safe = req.idempotent === true || SAFE_METHODS.has(req.method.toUpperCase());
+    // 429 means APF rejected the request before running it: retrying a create is safe.
+    const retryable = status === 429 || (safe && (status === 0 || status >= 500));
+    if (!retryable) return undefined;
+    const hinted = error instanceof KubeNetworkError ? undefined : error.retryAfterMs;
+    return hinted ?? backoffDelay(this.#backoff, attempt);
+  }
+}
+
+const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+
+function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}

@@ -1,0 +1,68 @@
+// A watch on Jobs over the shared transport: NDJSON events from a
+// resourceVersion, with bookmarks requested (so a quiet watch can resume
+// without a 410) and a server-side timeout so a silently dead connection ends.
+// An expired resourceVersion (410, as a status or an ERROR event) is thrown
+// as KubeGoneError: the caller relists.
+import { createInterface } from 'node:readline';
+import type { V1Job } from '@kubernetes/client-node';
+import { KubeGoneError, apiError, type ApiStatus } from './errors.ts';
+import type { KubeTransport } from './transport.ts';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchEvent<T> {
+  readonly type: WatchEventType;
+  readonly object: T;
+}
+
+export interface WatchJobsOptions {
+  readonly namespace: string;
+  readonly resourceVersion?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** The API server ends the watch after this long; the caller re-watches. Default 300. */
+  readonly timeoutSeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
+export async function* watchJobs(
+  transport: KubeTransport,
+  options: WatchJobsOptions,
+): AsyncGenerator<WatchEvent<V1Job>> {
+  const query = new URLSearchParams({
+    watch: '1',
+    allowWatchBookmarks: 'true',
+    timeoutSeconds: String(options.timeoutSeconds ?? 300),
+  });
+  if (options.resourceVersion !== undefined) query.set('resourceVersion', options.resourceVersion);
+  if (options.labelSelector !== undefined) query.set('labelSelector', options.labelSelector);
+  if (options.fieldSelector !== undefined) query.set('fieldSelector', options.fieldSelector);
+  const url = `/apis/batch/v1/namespaces/${encodeURIComponent(options.namespace)}/jobs?${query.toString()}`;
+  const res = await transport.stream({
+    method: 'GET',
+    url,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const lines = createInterface({ input: res.body, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      const event = JSON.parse(line) as { type: WatchEventType | 'ERROR'; object: unknown };
+      if (event.type === 'ERROR') {
+        const status = event.object as ApiStatus;
+        const ctx = {
+          status,
+          request: undefined,
+          method: 'GET',
+          url,
+          credential: transport.connection.credentials.description,
+        };
+        throw status.code === 410 ? new KubeGoneError(ctx) : apiError(ctx);
+      }
+      yield { type: event.type, object: event.object as V1Job };
+    }
+  } finally {
+    lines.close();
+    res.body.destroy();
+  }
+}

@@ -1,0 +1,11 @@
+// Sleeps that end early, with the signal's reason, when the signal aborts:
+// every wait in kjd (backoff, rate limit, polling) takes one.
+import { setTimeout as delay } from 'node:timers/promises';
+
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) {
+    signal?.throwIfAborted();
+    return;
+  }
+  await delay(ms, undefined, signal === undefined ? {} : { signal });
+}
