@@ -210,7 +210,11 @@ async function launch(
  */
 async function writeKwokConfig(dir: string): Promise<string> {
   const logFile = join(dir, 'pod.log');
-  await writeFile(logFile, POD_LOG_LINES.map((l) => `${l}\n`).join(''));
+  // CRI log format, which kwok's log endpoint parses: <RFC3339Nano> <stream> <F|P> <text>
+  await writeFile(
+    logFile,
+    POD_LOG_LINES.map((l) => `2026-01-01T00:00:00.000000000Z stdout F ${l}\n`).join(''),
+  );
   const stages = await readFile(join(import.meta.dirname, 'kwok-stages.yaml'), 'utf8');
   const clusterLogs = [
     '---',

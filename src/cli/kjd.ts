@@ -20,6 +20,11 @@ import { UsageError } from './output.ts';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('kjd')
+    // Set before any subcommand exists: Commander copies it into each one at creation.
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+    })
     .description(
       'kube-job-dispatcher: turn work items (Redis list/stream, HTTP) into Kubernetes Jobs, exactly once, tracked to completion.',
     )
@@ -57,10 +62,6 @@ export function buildProgram(ctx: CliContext): Command {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const ctx = new CliContext(io);
   const program = buildProgram(ctx);
-  program.configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-  });
   process.exitCode = undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });

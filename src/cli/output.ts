@@ -19,22 +19,23 @@ export class UsageError extends Error {
 
 const plain = (o: unknown): unknown => JSON.parse(JSON.stringify(o));
 
-export function formatJobs(jobs: readonly V1Job[], format: OutputFormat, now = Date.now()): string {
+/** One Job prints as the object (get), several as a List (list), as kubectl does. */
+export function formatJobs(jobs: readonly V1Job[] | V1Job, format: OutputFormat, now = Date.now()): string {
+  const rows: readonly V1Job[] = isList(jobs) ? jobs : [jobs];
+  const doc = isList(jobs) ? { apiVersion: 'v1', kind: 'List', items: jobs } : jobs;
   switch (format) {
     case 'json':
-      return JSON.stringify(
-        jobs.length === 1 ? jobs[0] : { apiVersion: 'v1', kind: 'List', items: jobs },
-        null,
-        2,
-      );
+      return JSON.stringify(doc, null, 2);
     case 'yaml':
-      return stringify(plain(jobs.length === 1 ? jobs[0] : { apiVersion: 'v1', kind: 'List', items: jobs }));
+      return stringify(plain(doc));
     case 'name':
-      return jobs.map((j) => `job.batch/${j.metadata?.name ?? ''}`).join('\n');
+      return rows.map((j) => `job.batch/${j.metadata?.name ?? ''}`).join('\n');
     case 'table':
-      return table(jobs, now);
+      return table(rows, now);
   }
 }
+
+const isList = (jobs: readonly V1Job[] | V1Job): jobs is readonly V1Job[] => Array.isArray(jobs);
 
 function table(jobs: readonly V1Job[], now: number): string {
   const rows = jobs.map((j) => {

@@ -86,23 +86,28 @@ export class KubeForbiddenError extends KubeApiError {
 
   override hint(): string {
     const rule = this.roleRule();
-    if (rule === undefined) return `The API server said: ${this.apiMessage}`;
-    const ns = this.request?.namespace;
-    const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(this.user);
-    const lines = [
-      `Add this rule to a Role${ns === undefined ? ' (or ClusterRole)' : ` in namespace "${ns}"`} bound to ${this.user}:`,
+    if (rule === undefined || this.request === undefined) return `The API server said: ${this.apiMessage}`;
+    const ns = this.request.namespace;
+    const where = ns === undefined ? ' (or ClusterRole)' : ` in namespace "${ns}"`;
+    return [
+      `Add this rule to a Role${where} bound to ${this.user}:`,
       rule,
-    ];
-    if (sa !== undefined && sa !== null && ns !== undefined) {
-      lines.push(
-        'or, with kubectl:',
-        `  kubectl create role kjd --namespace ${ns} --verb=${this.request?.verb ?? ''} --resource=${this.request?.group === '' ? this.request.resource : `${this.request?.resource ?? ''}.${this.request?.group ?? ''}`}`,
-        `  kubectl create rolebinding kjd --namespace ${ns} --role=kjd --serviceaccount=${sa[1] ?? ''}:${sa[2] ?? ''}`,
-      );
-    }
-    lines.push('`kjd check` lists every permission kjd needs.');
-    return lines.join('\n');
+      ...kubectlFix(this.request, this.user),
+      '`kjd check` lists every permission kjd needs.',
+    ].join('\n');
   }
+}
+
+/** The two kubectl commands that grant a ServiceAccount the missing permission in its namespace. */
+function kubectlFix(r: RequestInfo, user: string): string[] {
+  const sa = /^system:serviceaccount:([^:]+):(.+)$/.exec(user);
+  if (sa === null || r.namespace === undefined) return [];
+  const resource = r.group === '' ? ruleResource(r) : `${ruleResource(r)}.${r.group}`;
+  return [
+    'or, with kubectl:',
+    `  kubectl create role kjd --namespace ${r.namespace} --verb=${r.verb} --resource=${resource}`,
+    `  kubectl create rolebinding kjd --namespace ${r.namespace} --role=kjd --serviceaccount=${sa[1] ?? ''}:${sa[2] ?? ''}`,
+  ];
 }
 
 export class KubeUnauthorizedError extends KubeApiError {

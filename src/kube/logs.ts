@@ -35,24 +35,34 @@ export async function streamJobLogs(
   if (pods.length === 0) throw new NoPodsError(name);
   for (const pod of pods) {
     const podName = pod.metadata?.name ?? '';
-    const container = options.container ?? pod.spec?.containers[0]?.name;
-    const query = new URLSearchParams();
-    if (container !== undefined) query.set('container', container);
-    if (options.follow === true) query.set('follow', 'true');
-    if (options.tailLines !== undefined) query.set('tailLines', String(options.tailLines));
     const res = await client.transport.stream({
       method: 'GET',
-      url: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}/log?${query.toString()}`,
+      url: podLogPath(namespace, podName, options.container ?? pod.spec?.containers[0]?.name, options),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const prefix = pods.length > 1 ? `[${podName}] ` : '';
-    let pending = '';
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      const text = pending + chunk.toString('utf8');
-      const lines = text.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) out.write(`${prefix}${line}\n`);
-    }
-    if (pending !== '') out.write(`${prefix}${pending}\n`);
+    await copyLines(res.body, out, pods.length > 1 ? `[${podName}] ` : '');
   }
+}
+
+function podLogPath(
+  namespace: string,
+  pod: string,
+  container: string | undefined,
+  options: LogOptions,
+): string {
+  const query = new URLSearchParams();
+  if (container !== undefined) query.set('container', container);
+  if (options.follow === true) query.set('follow', 'true');
+  if (options.tailLines !== undefined) query.set('tailLines', String(options.tailLines));
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query.toString()}`;
+}
+
+async function copyLines(body: AsyncIterable<Buffer>, out: Writable, prefix: string): Promise<void> {
+  let pending = '';
+  for await (const chunk of body) {
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) out.write(`${prefix}${line}\n`);
+  }
+  if (pending !== '') out.write(`${prefix}${pending}\n`);
 }

@@ -161,7 +161,7 @@ export class KubeTransport {
     let res: Dispatcher.ResponseData;
     try {
       res = await undiciRequest(url, {
-        method: req.method as Dispatcher.HttpMethod,
+        method: req.method,
         headers: {
           accept: 'application/json',
           ...req.headers,

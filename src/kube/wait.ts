@@ -41,43 +41,62 @@ export async function waitForJob(
   name: string,
   options: WaitOptions,
 ): Promise<{ job: V1Job; state: JobState }> {
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10 * 60_000);
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
   let last: JobState | undefined;
-  const observe = (job: V1Job) => {
+  const observe = (job: V1Job): JobState => {
     const state = jobState(job);
-    if (last === undefined || JSON.stringify(last) !== JSON.stringify(state)) options.onChange?.(state, job);
+    if (JSON.stringify(last) !== JSON.stringify(state)) options.onChange?.(state, job);
     last = state;
     return state;
   };
   try {
     for (;;) {
-      let job = await jobs.get(name, options.namespace);
-      if (isFinished(observe(job))) return { job, state: jobState(job) };
-      let rv = job.metadata?.resourceVersion;
-      try {
-        for (;;) {
-          for await (const ev of watchJobs(transport, {
-            namespace: options.namespace,
-            fieldSelector: `metadata.name=${name}`,
-            ...(rv !== undefined ? { resourceVersion: rv } : {}),
-            signal,
-          })) {
-            rv = ev.object.metadata?.resourceVersion ?? rv;
-            if (ev.type === 'BOOKMARK') continue;
-            if (ev.type === 'DELETED') throw new JobDeletedError(name);
-            job = ev.object;
-            if (isFinished(observe(job))) return { job, state: jobState(job) };
-          }
-        }
-      } catch (err) {
-        if (!(err instanceof KubeGoneError)) throw err;
-      }
+      const job = await jobs.get(name, options.namespace);
+      const state = observe(job);
+      if (isFinished(state)) return { job, state };
+      const finished = await followUntilFinished(transport, name, options.namespace, job, observe, signal);
+      if (finished !== undefined) return finished;
+      // 410: the resourceVersion expired; read the Job again and watch from there.
     }
   } catch (err) {
-    if (timeout.aborted && !(options.signal?.aborted ?? false)) {
-      throw new JobWaitTimeoutError(name, options.timeoutMs ?? 600_000, last ?? jobState({}));
+    if (timeout.aborted && options.signal?.aborted !== true) {
+      throw new JobWaitTimeoutError(name, timeoutMs, last ?? jobState({}));
     }
+    throw err;
+  }
+}
+
+/** Watches one Job from `from`'s resourceVersion until it finishes; undefined after a 410. */
+async function followUntilFinished(
+  transport: KubeTransport,
+  name: string,
+  namespace: string,
+  from: V1Job,
+  observe: (job: V1Job) => JobState,
+  signal: AbortSignal,
+): Promise<{ job: V1Job; state: JobState } | undefined> {
+  let rv = from.metadata?.resourceVersion;
+  try {
+    for (;;) {
+      const events = watchJobs(transport, {
+        namespace,
+        fieldSelector: `metadata.name=${name}`,
+        ...(rv !== undefined ? { resourceVersion: rv } : {}),
+        signal,
+      });
+      for await (const ev of events) {
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        if (ev.type === 'BOOKMARK') continue;
+        if (ev.type === 'DELETED') throw new JobDeletedError(name);
+        const state = observe(ev.object);
+        if (isFinished(state)) return { job: ev.object, state };
+      }
+      // The server ended the watch (timeoutSeconds): resume from the last event or bookmark.
+    }
+  } catch (err) {
+    if (err instanceof KubeGoneError) return undefined;
     throw err;
   }
 }

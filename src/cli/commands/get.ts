@@ -10,6 +10,6 @@ export function registerGet(program: Command, ctx: CliContext): void {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       ctx.use(cmd);
       const format = parseOutput(ctx.globals.output);
-      ctx.print(formatJobs([await ctx.jobs.get(name)], format));
+      ctx.print(formatJobs(await ctx.jobs.get(name), format));
     });
 }

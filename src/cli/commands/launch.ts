@@ -27,7 +27,7 @@ export function registerLaunch(program: Command, ctx: CliContext): void {
       const result = await ctx.jobs.create(job, { namespace });
       if (format === 'table')
         ctx.print(`job.batch/${name} ${result.created ? 'created' : 'already exists for this request id'}`);
-      else ctx.print(formatJobs([result.job], format));
+      else ctx.print(formatJobs(result.job, format));
       if (flags.wait !== true && flags.logs !== true) return;
       const code = await waitAndReport(ctx.use(cmd).withNamespace(namespace), name, flags.timeout);
       if (flags.logs === true)

@@ -40,7 +40,7 @@ export function registerPatch(program: Command, ctx: CliContext): void {
           }
           job = await ctx.jobs.patch(name, body, { type: opts.merge !== undefined ? 'merge' : 'strategic' });
         }
-        ctx.print(format === 'table' ? `job.batch/${name} patched` : formatJobs([job], format));
+        ctx.print(format === 'table' ? `job.batch/${name} patched` : formatJobs(job, format));
       },
     );
 }

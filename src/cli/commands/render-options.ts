@@ -66,6 +66,7 @@ export async function renderJob(
     namespace,
     ...(flags.id !== undefined ? { requestId: flags.id } : {}),
   });
-  job.metadata = { ...job.metadata, name: job.metadata?.name ?? jobNameFor(template.name, flags.id) };
+  job.metadata ??= {};
+  job.metadata.name ??= jobNameFor(template.name, flags.id);
   return { job, namespace };
 }

@@ -15,10 +15,10 @@ export function registerRender(program: Command, ctx: CliContext): void {
           : parseOutput(ctx.globals.output);
       const { job, namespace } = await renderJob(ctx, flags, flags.serverDryRun === true);
       if (flags.serverDryRun !== true) {
-        ctx.print(formatJobs([job], format));
+        ctx.print(formatJobs(job, format));
         return;
       }
       const result = await ctx.jobs.create(job, { namespace, dryRun: true });
-      ctx.print(formatJobs([result.job], format));
+      ctx.print(formatJobs(result.job, format));
     });
 }
