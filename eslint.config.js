@@ -41,7 +41,7 @@ export default tseslint.config(
   },
   {
     // Command-line entry points talk to a person on stdout/stderr.
-    files: ['harness/cli.ts', 'harness/demo.ts', 'src/cli/**/*.ts', 'scripts/**/*.ts'],
+    files: ['harness/cli.ts', 'harness/demo.ts', 'src/cli/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },

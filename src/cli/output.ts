@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { jobState } from '../kube/job-status.ts';
-import { REQUEST_ID_ANNOTATION } from '../kube/labels.ts';
+import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml', 'name'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -48,7 +48,7 @@ function table(jobs: readonly V1Job[], now: number): string {
       String(s.active),
       String(s.failed),
       created === undefined ? '' : age(now - new Date(created).getTime()),
-      j.metadata?.annotations?.[REQUEST_ID_ANNOTATION] ?? '',
+      j.metadata?.annotations?.[ANNOTATION_REQUEST_ID] ?? '',
     ];
   });
   const header = ['NAME', 'STATUS', 'COMPLETIONS', 'ACTIVE', 'FAILED', 'AGE', 'REQUEST-ID'];

@@ -4,7 +4,7 @@ import { PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubern
 import { KjdError, type ErrorCategory } from '../errors.ts';
 import type { KubeClient } from './client.ts';
 import { KubeConflictError } from './errors.ts';
-import { JOB_NAME_POD_LABEL, REQUEST_ID_ANNOTATION } from './labels.ts';
+import { JOB_NAME_POD_LABEL, ANNOTATION_REQUEST_ID } from './labels.ts';
 
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -72,8 +72,8 @@ export class JobOperations {
       if (!(err instanceof KubeConflictError) || !err.alreadyExists || job.metadata?.name === undefined)
         throw err;
       const existing = await this.get(job.metadata.name, namespace);
-      const wanted = job.metadata.annotations?.[REQUEST_ID_ANNOTATION];
-      const found = existing.metadata?.annotations?.[REQUEST_ID_ANNOTATION];
+      const wanted = job.metadata.annotations?.[ANNOTATION_REQUEST_ID];
+      const found = existing.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
       if (wanted !== undefined && wanted === found) return { job: existing, created: false };
       throw new JobNameConflictError(job.metadata.name, namespace, wanted, found);
     }

@@ -22,11 +22,11 @@ test('kjd --help describes the tool', async () => {
   assert.match(stdout, /Kubernetes\s+Jobs/);
 });
 
-test('kjd with an unknown option exits non-zero with a message', async () => {
+test('kjd with an unknown option exits 2 (usage) with a message', async () => {
   const err = (await run(process.execPath, [bin, '--bogus']).catch((e: unknown) => e)) as {
     code?: number;
     stderr?: string;
   };
-  assert.equal(err.code, 1);
+  assert.equal(err.code, 2);
   assert.match(err.stderr ?? '', /unknown option '--bogus'/);
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../kube/labels.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../../kube/labels.ts';
 import { watchJobs } from '../../kube/watch.ts';
 import type { CliContext } from '../context.ts';
 import { formatJobs, parseOutput } from '../output.ts';
@@ -17,7 +17,7 @@ export function registerList(program: Command, ctx: CliContext): void {
       ctx.use(cmd);
       const format = parseOutput(ctx.globals.output);
       const selectors = [
-        opts.all === true ? undefined : `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+        opts.all === true ? undefined : `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`,
         opts.selector,
       ];
       const labelSelector = selectors.filter((s) => s !== undefined).join(',') || undefined;
