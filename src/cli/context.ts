@@ -20,6 +20,8 @@ export interface CliIo {
 
 export class CliContext {
   readonly io: CliIo;
+  /** What the command wants `kjd` to exit with (commands never touch process.exitCode). */
+  exitCode = 0;
   #client: KubeClient | undefined;
   #globals: GlobalOptions = {};
   #namespaceOverride: string | undefined;

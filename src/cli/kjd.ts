@@ -62,10 +62,9 @@ export function buildProgram(ctx: CliContext): Command {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const ctx = new CliContext(io);
   const program = buildProgram(ctx);
-  process.exitCode = undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+    return ctx.exitCode;
   } catch (err) {
     return report(err, io, argv.includes('--debug'));
   } finally {

@@ -204,7 +204,9 @@ export class KubeTransport {
     const retryable = status === 429 || (safe && (status === 0 || status >= 500));
     if (!retryable) return undefined;
     const hinted = error instanceof KubeNetworkError ? undefined : error.retryAfterMs;
-    return hinted ?? backoffDelay(this.#backoff, attempt);
+    // Everyone throttled together is told the same Retry-After: spread the
+    // retries over [hint, 2*hint] so they do not return as one herd.
+    return hinted === undefined ? backoffDelay(this.#backoff, attempt) : hinted * (1 + Math.random());
   }
 }
 

@@ -13,24 +13,8 @@ import { runCli } from '../../src/cli/kjd.ts';
 import { jobNameFor } from '../../src/template/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { testEnv } from '../support/env.ts';
+import { capture, type Captured } from '../support/capture.ts';
 import { serviceAccountToken, useNamespace } from '../support/kube.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function sink(): NodeJS.WritableStream & { text: () => string } {
-  const chunks: string[] = [];
-  return {
-    write(chunk: string | Uint8Array) {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    },
-    text: () => chunks.join(''),
-  } as unknown as NodeJS.WritableStream & { text: () => string };
-}
 
 const example = new URL('../../examples/worker-job.yaml', import.meta.url).pathname;
 
@@ -42,16 +26,13 @@ describe('the kjd CLI', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  async function kjd(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-    const stdout = sink();
-    const stderr = sink();
-    const code = await runCli(['--kubeconfig', testEnv().kubeconfigPath, '-n', ns.name, ...args], {
-      stdout,
-      stderr,
-      env: { HOME: dir, ...env },
-    });
-    return { code, stdout: stdout.text(), stderr: stderr.text() };
-  }
+  const kjd = (args: string[]): Promise<Captured> =>
+    capture((io) =>
+      runCli(['--kubeconfig', testEnv().kubeconfigPath, '-n', ns.name, ...args], {
+        ...io,
+        env: { HOME: dir },
+      }),
+    );
 
   /** The example template with Pod-behaviour annotations added (fail, run forever, ...). */
   async function templateWith(behaviour: PodBehaviour, name: string): Promise<string> {
@@ -233,17 +214,17 @@ describe('the kjd CLI', () => {
         'current-context': 'x',
       }),
     );
-    const stdout = sink();
-    const stderr = sink();
-    const code = await runCli(['--kubeconfig', kubeconfig, 'check'], { stdout, stderr, env: {} });
-    assert.equal(code, 3, stderr.text());
-    assert.equal((stdout.text().match(/✗/g) ?? []).length, 10);
-    assert.match(stdout.text(), /kind: Role/);
+    const { code, stdout, stderr } = await capture((io) =>
+      runCli(['--kubeconfig', kubeconfig, 'check'], { ...io, env: {} }),
+    );
+    assert.equal(code, 3, stderr);
+    assert.equal((stdout.match(/✗/g) ?? []).length, 10);
+    assert.match(stdout, /kind: Role/);
     assert.match(
-      stdout.text(),
+      stdout,
       /resources: \["jobs"\]\n {4}verbs: \["create", "get", "list", "watch", "patch", "delete"\]/,
     );
-    assert.match(stdout.text(), /resources: \["pods\/log"\]/);
+    assert.match(stdout, /resources: \["pods\/log"\]/);
   });
 
   test('render: client-side and --server-dry-run create nothing', async () => {
@@ -289,14 +270,12 @@ describe('the kjd CLI', () => {
   });
 
   test('no cluster configuration: one error listing what was looked for', async () => {
-    const stdout = sink();
-    const stderr = sink();
-    const code = await runCli(['list'], { stdout, stderr, env: { HOME: dir } });
+    const { code, stderr } = await capture((io) => runCli(['list'], { ...io, env: { HOME: dir } }));
     assert.equal(code, 1);
-    assert.match(stderr.text(), /no Kubernetes configuration found. Looked for:/);
-    assert.match(stderr.text(), /\.kube\/config/);
-    assert.match(stderr.text(), /in-cluster: KUBERNETES_SERVICE_HOST/);
-    assert.ok(!stderr.text().includes('localhost:8080'));
+    assert.match(stderr, /no Kubernetes configuration found. Looked for:/);
+    assert.match(stderr, /\.kube\/config/);
+    assert.match(stderr, /in-cluster: KUBERNETES_SERVICE_HOST/);
+    assert.ok(!stderr.includes('localhost:8080'));
   });
 
   test('version', async () => {

@@ -34,6 +34,6 @@ export function registerCheck(program: Command, ctx: CliContext): void {
           ctx.print(roleYaml('kjd', namespace, results));
         }
       }
-      process.exitCode = missing.length === 0 ? EXIT.OK : EXIT.JOB_FAILED;
+      ctx.exitCode = missing.length === 0 ? EXIT.OK : EXIT.JOB_FAILED;
     });
 }

@@ -32,6 +32,6 @@ export function registerLaunch(program: Command, ctx: CliContext): void {
       const code = await waitAndReport(ctx.use(cmd).withNamespace(namespace), name, flags.timeout);
       if (flags.logs === true)
         await streamJobLogs(ctx.client, ctx.jobs, name, ctx.io.stdout as never, { namespace });
-      process.exitCode = code;
+      ctx.exitCode = code;
     });
 }

@@ -32,6 +32,6 @@ export function registerWait(program: Command, ctx: CliContext): void {
     .option('--timeout <duration>', 'give up after this long', '10m')
     .action(async (name: string, opts: { timeout: string }, cmd: Command) => {
       ctx.use(cmd);
-      process.exitCode = await waitAndReport(ctx, name, opts.timeout);
+      ctx.exitCode = await waitAndReport(ctx, name, opts.timeout);
     });
 }
