@@ -1,103 +1,102 @@
-// `npm run demo`: bring up the local control plane and Redis, run a few Jobs
-// through the real scheduler, kwok Nodes and Job controller, print one
-// summary line, and shut everything down.
+// `npm run demo`: the local control plane and Redis, a few items pushed onto a
+// Redis list the way seed 001's producer would (LPUSH from any language), each
+// turned into a Job by kjd's library (template -> deterministic name -> create
+// -> wait), a malformed item set aside with its reason, one summary line.
 //
-// The dispatcher service does not exist yet (issue 4), so the Jobs are
-// created directly with @kubernetes/client-node; the summary shape is the
-// one `kjd serve` will report.
+// The dispatcher service (issue 4) will replace the loop below with `kjd serve`.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { startLocalCluster } from './cluster/local-cluster.ts';
-import { podBehaviourAnnotations, type PodBehaviour } from './pod-behaviour.ts';
+import { repoRoot } from './paths.ts';
 import { startLocalRedis } from './redis.ts';
+import { isKjdError } from '../src/errors.ts';
+import { KubeClient } from '../src/kube/client.ts';
+import { JobOperations } from '../src/kube/jobs.ts';
+import { waitForJob } from '../src/kube/wait.ts';
+import { loadTemplate, type JobTemplate } from '../src/template/index.ts';
 
-const items: { id: string; behaviour: PodBehaviour }[] = [
-  { id: '1', behaviour: { runMs: 500 } },
-  { id: '2', behaviour: { runMs: 1000 } },
-  { id: '3', behaviour: { outcome: 'fail', exitCode: 3 } },
+const QUEUE = 'kjd:demo:queue';
+const DEAD = 'kjd:demo:dead-letter';
+const ITEMS = [
+  '{"id":"order-1","CUSTOM_ID":"1"}',
+  '{"id":"order-2","CUSTOM_ID":"2"}',
+  '{"id":"order-3","CUSTOM_ID":"3; rm -rf /","OUTCOME":"fail"}',
+  '{"id":"order-4","CUSTOM_ID":', // malformed JSON
+  '{"id":"order-5","OUTCOME":"sideways"}', // missing and invalid parameters
 ];
-
-function demoJob(id: string, behaviour: PodBehaviour): V1Job {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name: `demo-worker-${id}`, labels: { 'app.kubernetes.io/managed-by': 'kjd-demo' } },
-    spec: {
-      backoffLimit: 0,
-      ttlSecondsAfterFinished: 300,
-      template: {
-        metadata: { annotations: podBehaviourAnnotations(behaviour) },
-        spec: {
-          restartPolicy: 'Never',
-          containers: [{ name: 'worker', image: 'worker:demo', args: ['--custom-id', id] }],
-        },
-      },
-    },
-  };
-}
 
 export async function runDemo(log: (m: string) => void): Promise<number> {
   const started = Date.now();
   const cluster = await startLocalCluster({ name: 'demo', log });
   const redisDir = await mkdtemp(join(tmpdir(), 'kjd-demo-redis-'));
   const redis = await startLocalRedis({ dir: redisDir });
-  const client = new Redis(redis.url);
+  const queue = new Redis(redis.url);
+  const client = KubeClient.connect({ kubeconfig: cluster.kubeconfigPath, namespace: 'default' });
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfigPath);
-    const batch = kc.makeApiClient(BatchV1Api);
-    const core = kc.makeApiClient(CoreV1Api);
-    const namespace = 'kjd-demo';
-    await core.createNamespace({ body: { metadata: { name: namespace } } });
-    // Items arrive on a Redis list the way seed 001's producer would put them.
-    await client.lpush('kjd:demo:queue', ...items.map((i) => JSON.stringify({ CUSTOM_ID: i.id })));
-    for (;;) {
-      const raw = await client.rpop('kjd:demo:queue');
-      if (raw === null) break;
-      const { CUSTOM_ID } = JSON.parse(raw) as { CUSTOM_ID: string };
-      const item = items.find((i) => i.id === CUSTOM_ID);
-      await batch.createNamespacedJob({ namespace, body: demoJob(CUSTOM_ID, item?.behaviour ?? {}) });
-      log(`item ${CUSTOM_ID} -> Job demo-worker-${CUSTOM_ID}`);
+    const template = await loadTemplate(join(repoRoot, 'examples', 'demo-job.yaml'));
+    const jobs = new JobOperations(client);
+    await queue.lpush(QUEUE, ...ITEMS);
+    const launched: string[] = [];
+    for (let raw = await queue.rpop(QUEUE); raw !== null; raw = await queue.rpop(QUEUE)) {
+      const outcome = await dispatch(raw, template, jobs);
+      if ('job' in outcome) {
+        launched.push(outcome.job);
+        log(`item -> Job ${outcome.job}`);
+      } else {
+        await queue.rpush(DEAD, JSON.stringify({ payload: raw, reason: outcome.reason }));
+        log(`item set aside in ${DEAD}: ${outcome.reason}`);
+      }
     }
-    const results = await waitForJobs(batch, namespace, items.length, 60_000);
-    for (const [name, result] of results) log(`${name}: ${result}`);
-    const complete = [...results.values()].filter((r) => r === 'Complete').length;
-    const failed = [...results.values()].filter((r) => r === 'Failed').length;
-    console.log(
-      `demo: items sent ${items.length}, Jobs Complete ${complete}, Failed ${failed}, dead-lettered 0 ` +
-        `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    const results = await Promise.all(
+      launched.map((name) =>
+        waitForJob(jobs, client.transport, name, { namespace: 'default', timeoutMs: 60_000 }),
+      ),
     );
-    return complete + failed === items.length ? 0 : 1;
+    results.forEach(({ job, state }) => {
+      log(
+        `${job.metadata?.name ?? ''}: ${state.phase}${state.reason === undefined ? '' : ` (${state.reason})`}`,
+      );
+    });
+    const count = (phase: string) => results.filter((r) => r.state.phase === phase).length;
+    const dead = await queue.llen(DEAD);
+    console.log(
+      `demo: items sent ${ITEMS.length}, Jobs Complete ${count('Succeeded')}, Failed ${count('Failed')}, ` +
+        `dead-lettered ${dead} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
+    return count('Succeeded') + count('Failed') + dead === ITEMS.length ? 0 : 1;
   } finally {
-    client.disconnect();
+    queue.disconnect();
+    await client.close();
     await redis.stop();
     await cluster.stop();
     await rm(redisDir, { recursive: true, force: true });
   }
 }
 
-async function waitForJobs(
-  batch: BatchV1Api,
-  namespace: string,
-  count: number,
-  timeoutMs: number,
-): Promise<Map<string, string>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const list = await batch.listNamespacedJob({ namespace });
-    const done = new Map<string, string>();
-    for (const job of list.items) {
-      const cond = job.status?.conditions?.find(
-        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-      );
-      if (cond) done.set(job.metadata?.name ?? '?', cond.type);
-    }
-    if (done.size >= count) return done;
-    if (Date.now() > deadline) throw new Error(`only ${done.size}/${count} Jobs finished in ${timeoutMs} ms`);
-    await sleep(250);
+async function dispatch(
+  raw: string,
+  template: JobTemplate,
+  jobs: JobOperations,
+): Promise<{ job: string } | { reason: string }> {
+  let item: Record<string, unknown>;
+  try {
+    item = JSON.parse(raw) as Record<string, unknown>;
+  } catch (err) {
+    return { reason: `not JSON: ${(err as Error).message}` };
+  }
+  const { id, ...values } = item;
+  try {
+    const job = template.render({
+      values,
+      payload: item,
+      ...(typeof id === 'string' ? { requestId: id } : {}),
+    });
+    const { job: created } = await jobs.create(job, { namespace: 'default' });
+    return { job: created.metadata?.name ?? '' };
+  } catch (err) {
+    if (isKjdError(err) && err.category === 'permanent') return { reason: err.message };
+    throw err;
   }
 }

@@ -94,10 +94,13 @@ function report(err: unknown, io: CliIo, debug: boolean): number {
     : EXIT.ERROR;
 }
 
-if (import.meta.main) {
+/** The process entry: runs the command line and sets the exit code. */
+export async function main(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
   });
 }
+
+if (import.meta.main) await main();

@@ -9,10 +9,16 @@ test('phases from conditions and counters', () => {
   assert.equal(jobState({ status: { active: 1 } }).phase, 'Pending');
   assert.equal(jobState({ status: { active: 1, ready: 1 } }).phase, 'Running');
   assert.equal(jobState({ status: { conditions: [cond('Suspended')] } }).phase, 'Suspended');
-  assert.equal(
-    jobState({ status: { succeeded: 1, conditions: [cond('SuccessCriteriaMet'), cond('Complete')] } }).phase,
-    'Succeeded',
+  const decided = jobState({ status: { conditions: [cond('SuccessCriteriaMet', 'CompletionsReached')] } });
+  assert.deepEqual(
+    [decided.phase, decided.finished],
+    ['Succeeded', false],
+    'outcome known, Pods still terminating',
   );
+  const done = jobState({
+    status: { succeeded: 1, conditions: [cond('SuccessCriteriaMet'), cond('Complete')] },
+  });
+  assert.deepEqual([done.phase, done.finished, done.succeeded], ['Succeeded', true, 1]);
   const failed = jobState({
     status: { failed: 1, conditions: [cond('FailureTarget', 'BackoffLimitExceeded')] },
   });

@@ -6,7 +6,13 @@ import type { V1Job, V1JobCondition } from '@kubernetes/client-node';
 export type JobPhase = 'Pending' | 'Running' | 'Suspended' | 'Succeeded' | 'Failed';
 
 export interface JobState {
+  /**
+   * Succeeded/Failed as soon as the outcome is decided (SuccessCriteriaMet /
+   * FailureTarget), while the last Pods may still be terminating.
+   */
   readonly phase: JobPhase;
+  /** The Job controller set Complete or Failed: Pods are gone and the counters are final. */
+  readonly finished: boolean;
   /** Condition reason, e.g. BackoffLimitExceeded, DeadlineExceeded. */
   readonly reason?: string;
   readonly message?: string;
@@ -27,31 +33,37 @@ const iso = (d: Date | string | undefined): string | undefined =>
 export function jobState(job: V1Job): JobState {
   const s = job.status ?? {};
   const conditions = s.conditions ?? [];
-  const counters = {
-    active: s.active ?? 0,
-    ready: s.ready ?? 0,
-    succeeded: s.succeeded ?? 0,
-    failed: s.failed ?? 0,
-  };
   const startTime = iso(s.startTime);
   const completionTime = iso(s.completionTime);
-  const times = {
+  const ready = s.ready ?? 0;
+  return {
+    ...phaseOf(conditions, ready),
+    finished: isTrue(conditions, 'Complete') !== undefined || isTrue(conditions, 'Failed') !== undefined,
+    active: s.active ?? 0,
+    ready,
+    succeeded: s.succeeded ?? 0,
+    failed: s.failed ?? 0,
     ...(startTime !== undefined ? { startTime } : {}),
     ...(completionTime !== undefined ? { completionTime } : {}),
   };
+}
+
+function phaseOf(
+  conditions: readonly V1JobCondition[],
+  ready: number,
+): { phase: JobPhase; reason?: string; message?: string } {
   // FailureTarget / SuccessCriteriaMet come first: the outcome is decided while Pods terminate.
   const failed = isTrue(conditions, 'Failed') ?? isTrue(conditions, 'FailureTarget');
-  if (failed) return { phase: 'Failed', ...reasonOf(failed), ...counters, ...times };
+  if (failed) return { phase: 'Failed', ...reasonOf(failed) };
   const done = isTrue(conditions, 'Complete') ?? isTrue(conditions, 'SuccessCriteriaMet');
-  if (done) return { phase: 'Succeeded', ...reasonOf(done), ...counters, ...times };
+  if (done) return { phase: 'Succeeded', ...reasonOf(done) };
   const suspended = isTrue(conditions, 'Suspended');
-  if (suspended) return { phase: 'Suspended', ...reasonOf(suspended), ...counters, ...times };
-  return { phase: counters.ready > 0 ? 'Running' : 'Pending', ...counters, ...times };
+  if (suspended) return { phase: 'Suspended', ...reasonOf(suspended) };
+  return { phase: ready > 0 ? 'Running' : 'Pending' };
 }
 
 function reasonOf(c: V1JobCondition): { reason?: string; message?: string } {
   return { ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
 }
 
-export const isFinished = (state: JobState): boolean =>
-  state.phase === 'Succeeded' || state.phase === 'Failed';
+export const isFinished = (state: JobState): boolean => state.finished;

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `kjd` executable. kjd needs Node.js 24; this launcher is plain JS that
+// any Node can parse, so on an older Node (e.g. `npx kjd` in a clone on a
+// machine whose `node` is 20) it re-runs kjd with the Node 24 binary of the
+// `node` npm package when the project has one, and otherwise says what to do.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const entry = fileURLToPath(new URL('../dist/src/cli/kjd.js', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major >= 24) {
+  const { main } = await import(entry);
+  await main();
+} else {
+  const bundled = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(bundled)) {
+    process.stderr.write(`kjd needs Node.js 24 or later; this is ${process.version}.\n`);
+    process.exit(1);
+  }
+  const result = spawnSync(bundled, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(result.status ?? 1);
+}
