@@ -13,6 +13,7 @@ import { registerList } from './commands/list.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerPatch } from './commands/patch.ts';
 import { registerRender } from './commands/render.ts';
+import { registerServe } from './commands/serve.ts';
 import { registerWait } from './commands/wait.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { EXIT } from './exit-codes.ts';
@@ -52,6 +53,7 @@ export function buildProgram(ctx: CliContext): Command {
     registerPatch,
     registerDelete,
     registerCheck,
+    registerServe,
   ]) {
     register(program, ctx);
   }

@@ -1,0 +1,137 @@
+// `kjd serve`'s configuration: one YAML file, then environment overrides, then
+// flags; validated once at start. Every problem names its key
+// (`routes[1].source.key: required`), all of them in one error.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { KjdError, type ErrorCategory } from '../errors.ts';
+
+export class ConfigError extends KjdError {
+  readonly code = 'CONFIG_INVALID';
+  readonly category: ErrorCategory = 'configuration';
+}
+
+const positiveInt = z.number().int().positive();
+
+const listSource = z.strictObject({
+  type: z.literal('redis-list'),
+  /** The list producers LPUSH items to. */
+  key: z.string().min(1),
+  /** Default `<key>:dead`. */
+  deadLetterKey: z.string().min(1).optional(),
+  /** A replica silent this long is dead; its taken items go back to the queue. */
+  heartbeatTtlMs: positiveInt.min(300).default(15_000),
+});
+
+const streamSource = z.strictObject({
+  type: z.literal('redis-stream'),
+  stream: z.string().min(1),
+  group: z.string().min(1).default('kjd'),
+  /** Entries a replica took and did not acknowledge for this long are taken over. */
+  claimIdleMs: positiveInt.default(60_000),
+  deadLetterStream: z.string().min(1).optional(),
+});
+
+const route = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label (lowercase letters, digits, -)'),
+  /** Path of the Job template, relative to the config file. */
+  template: z.string().min(1),
+  /** Default: kubernetes.namespace, else the template's, else the connection's. */
+  namespace: z.string().min(1).optional(),
+  source: z.discriminatedUnion('type', [listSource, streamSource]),
+});
+
+export const serveConfigSchema = z.strictObject({
+  kubernetes: z
+    .strictObject({
+      kubeconfig: z.string().optional(),
+      context: z.string().optional(),
+      namespace: z.string().optional(),
+      mode: z.enum(['auto', 'kubeconfig', 'in-cluster']).default('auto'),
+      qps: z.number().positive().default(200),
+      burst: positiveInt.default(400),
+    })
+    .default({ mode: 'auto', qps: 200, burst: 400 }),
+  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }),
+  http: z
+    .strictObject({
+      listen: z
+        .string()
+        .regex(/^[^:]+:\d+$/, 'host:port')
+        .default('127.0.0.1:8080'),
+    })
+    .default({ listen: '127.0.0.1:8080' }),
+  limits: z
+    .strictObject({
+      maxActiveJobs: positiveInt.default(1000),
+      maxInFlightCreates: positiveInt.default(32),
+      maxAttempts: positiveInt.default(5),
+      retryBaseMs: positiveInt.default(200),
+    })
+    .default({ maxActiveJobs: 1000, maxInFlightCreates: 32, maxAttempts: 5, retryBaseMs: 200 }),
+  results: z
+    .strictObject({
+      stream: z.string().min(1).default('kjd:results'),
+      hashPrefix: z.string().min(1).default('kjd:result:'),
+      ttlSeconds: positiveInt.default(86_400),
+    })
+    .default({ stream: 'kjd:results', hashPrefix: 'kjd:result:', ttlSeconds: 86_400 }),
+  /** How long stop() lets creates in flight finish. */
+  shutdownGraceMs: positiveInt.default(10_000),
+  routes: z.array(route).min(1),
+});
+
+export type ServeConfig = z.infer<typeof serveConfigSchema>;
+export type RouteConfig = ServeConfig['routes'][number];
+
+export interface ConfigOverrides {
+  readonly redisUrl?: string;
+  readonly listen?: string;
+  readonly namespace?: string;
+}
+
+/** Reads, overrides (KJD_REDIS_URL, KJD_HTTP_LISTEN, KJD_NAMESPACE, then flags) and validates. */
+export async function loadServeConfig(
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: ConfigOverrides = {},
+): Promise<ServeConfig> {
+  let raw: unknown;
+  try {
+    raw = parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const doc = (raw ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const redisUrl = flags.redisUrl ?? env.KJD_REDIS_URL;
+  const listen = flags.listen ?? env.KJD_HTTP_LISTEN;
+  const namespace = flags.namespace ?? env.KJD_NAMESPACE;
+  if (redisUrl !== undefined) doc.redis = { ...doc.redis, url: redisUrl };
+  if (listen !== undefined) doc.http = { ...doc.http, listen };
+  if (namespace !== undefined) doc.kubernetes = { ...doc.kubernetes, namespace };
+  const result = serveConfigSchema.safeParse(doc);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+    throw new ConfigError(`${file} is not a valid kjd serve configuration:\n${lines.join('\n')}`);
+  }
+  const base = dirname(resolve(file));
+  const names = new Set<string>();
+  for (const r of result.data.routes) {
+    if (names.has(r.name)) throw new ConfigError(`${file}: routes: the name "${r.name}" is used twice`);
+    names.add(r.name);
+    r.template = isAbsolute(r.template) ? r.template : resolve(base, r.template);
+  }
+  return result.data;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return (
+    path.reduce<string>(
+      (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc === '' ? String(p) : `${acc}.${String(p)}`),
+      '',
+    ) || '(top level)'
+  );
+}

@@ -1,0 +1,155 @@
+// Takes items from every route's source and turns each into exactly one Job,
+// within two limits: creates in flight (maxInFlightCreates) and unfinished
+// Jobs kjd manages (maxActiveJobs, from the tracker's watch cache). At a limit
+// kjd stops taking items; they wait in their queue, not in kjd's memory.
+//
+// stop(): stop taking, let creates in flight finish (bounded by graceMs), then
+// hand every unacknowledged item back to its source.
+import type { Logger } from 'pino';
+import type { JobOperations } from '../kube/jobs.ts';
+import type { DispatcherMetrics } from '../metrics/metrics.ts';
+import type { WorkItem, WorkSource } from '../sources/source.ts';
+import type { JobTemplate } from '../template/index.ts';
+import { sleep } from '../time/sleep.ts';
+import { handleItem } from './handle-item.ts';
+
+export interface Route {
+  readonly name: string;
+  readonly source: WorkSource;
+  readonly template: JobTemplate;
+  readonly namespace: string;
+}
+
+export interface DispatcherLimits {
+  readonly maxInFlightCreates: number;
+  readonly maxActiveJobs: number;
+  /** Deliveries + retries of one item before it is dead-lettered (retryable errors only). */
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+}
+
+export interface DispatcherDeps {
+  readonly routes: readonly Route[];
+  readonly jobs: JobOperations;
+  readonly limits: DispatcherLimits;
+  readonly metrics: DispatcherMetrics;
+  readonly logger: Logger;
+  /** Unfinished Jobs kjd manages right now. */
+  readonly activeJobs: () => number;
+  /** Called when a Job exists for an item (for results and latency). */
+  readonly onCreated?: (route: Route, item: WorkItem, jobName: string) => void;
+}
+
+export class Dispatcher {
+  readonly #d: DispatcherDeps;
+  readonly #intake = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  #loops: Promise<void>[] = [];
+  #stopping: Promise<void> | undefined;
+
+  constructor(deps: DispatcherDeps) {
+    this.#d = deps;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  async start(): Promise<void> {
+    for (const route of this.#d.routes) await route.source.start();
+    this.#loops = this.#d.routes.map((route) => this.#takeLoop(route));
+  }
+
+  async #takeLoop(route: Route): Promise<void> {
+    const signal = this.#intake.signal;
+    const log = this.#d.logger.child({ route: route.name });
+    while (!signal.aborted) {
+      if (!(await this.#hasCapacity(signal))) continue;
+      let item: WorkItem | undefined;
+      try {
+        item = await route.source.next(signal);
+      } catch (err) {
+        log.error({ err }, 'reading the source failed; retrying');
+        await sleep(1000, signal).catch(() => undefined);
+        continue;
+      }
+      if (item === undefined) continue;
+      this.#d.metrics.itemsReceived.inc({ route: route.name });
+      const task = this.#process(route, item, log.child({ requestId: item.requestId })).finally(() => {
+        this.#inFlight.delete(task);
+        this.#d.metrics.inFlight.set(this.#inFlight.size);
+      });
+      this.#inFlight.add(task);
+      this.#d.metrics.inFlight.set(this.#inFlight.size);
+    }
+  }
+
+  /** Waits until a create may start; false when stopping. */
+  async #hasCapacity(signal: AbortSignal): Promise<boolean> {
+    const { maxInFlightCreates, maxActiveJobs } = this.#d.limits;
+    while (
+      this.#inFlight.size >= maxInFlightCreates ||
+      this.#d.activeJobs() + this.#inFlight.size >= maxActiveJobs
+    ) {
+      if (this.#inFlight.size >= maxInFlightCreates) await Promise.race(this.#inFlight);
+      else await sleep(50, signal).catch(() => undefined);
+      if (signal.aborted) return false;
+    }
+    return !signal.aborted;
+  }
+
+  async #process(route: Route, item: WorkItem, log: Logger): Promise<void> {
+    const { metrics } = this.#d;
+    const started = performance.now();
+    try {
+      const outcome = await handleItem(item, {
+        template: route.template,
+        namespace: route.namespace,
+        jobs: this.#d.jobs,
+        maxAttempts: this.#d.limits.maxAttempts,
+        retryBaseMs: this.#d.limits.retryBaseMs,
+        signal: this.#intake.signal,
+        onRetry: (err, attempt) => {
+          const code = (err as { code?: string }).code ?? 'UNKNOWN';
+          metrics.retries.inc({ route: route.name, code });
+          log.warn({ err, attempt }, 'creating the Job failed; will retry');
+        },
+      });
+      if (outcome.kind === 'created') {
+        await route.source.ack(item);
+        const jobName = outcome.job.metadata?.name ?? '';
+        metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
+        metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
+        const from = item.enqueuedAtMs ?? item.receivedAtMs;
+        metrics.enqueueToCreated.observe({ route: route.name }, Math.max(0, Date.now() - from) / 1000);
+        this.#d.onCreated?.(route, item, jobName);
+        log.info({ jobName, existed: outcome.existed }, 'Job created');
+      } else if (outcome.kind === 'dead') {
+        await route.source.deadLetter(item, { reason: outcome.reason, code: outcome.code });
+        metrics.deadLettered.inc({ route: route.name, code: outcome.code });
+        log.warn(
+          { code: outcome.code, reason: outcome.reason, attempts: item.attempts },
+          'item dead-lettered',
+        );
+      }
+    } catch (err) {
+      // Never crash on an item: it stays in its source and is delivered again.
+      log.error({ err }, 'unexpected error handling the item; it stays queued');
+    }
+  }
+
+  /** Stops taking items, waits for creates in flight (up to graceMs), hands the rest back. Idempotent. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#intake.abort();
+      await Promise.all(this.#loops);
+      await Promise.race([Promise.allSettled([...this.#inFlight]), sleep(graceMs)]);
+      for (const route of this.#d.routes) {
+        await route.source.stop().catch((err: unknown) => {
+          this.#d.logger.error({ err, route: route.name }, 'handing items back failed');
+        });
+      }
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,59 @@
+// /healthz (the process is alive), /readyz (the API server is reachable and
+// the watch cache synced, Redis connected, every permission granted) and
+// /metrics (Prometheus text). Handlers never throw: readiness is data.
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+
+export interface ReadyCheck {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface ReadyReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, ReadyCheck>>;
+}
+
+export function opsApp(deps: { ready: () => ReadyReport; registry: Registry }): Hono {
+  const app = new Hono();
+  app.get('/healthz', (c) => c.text('ok\n'));
+  app.get('/readyz', (c) => {
+    const report = deps.ready();
+    return c.json(report, report.ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) =>
+    c.text(await deps.registry.metrics(), 200, { 'content-type': deps.registry.contentType }),
+  );
+  return app;
+}
+
+export interface OpsServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (port 0: any free one) and resolves once listening. */
+export async function listen(app: Hono, listenOn: string): Promise<OpsServer> {
+  const idx = listenOn.lastIndexOf(':');
+  const hostname = listenOn.slice(0, idx);
+  const port = Number(listenOn.slice(idx + 1));
+  const server = await new Promise<ServerType>((resolveListening, reject) => {
+    const s = serve({ fetch: app.fetch, hostname, port }, () => {
+      resolveListening(s);
+    });
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const actualPort = address !== null && typeof address === 'object' ? address.port : port;
+  return {
+    url: `http://${hostname}:${actualPort}`,
+    close: () =>
+      new Promise<void>((res) => {
+        server.close(() => {
+          res();
+        });
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }),
+  };
+}

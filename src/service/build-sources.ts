@@ -1,0 +1,37 @@
+// One WorkSource per configured route, each with its own blocking Redis connection.
+import { Redis } from 'ioredis';
+import type { RouteConfig } from '../config/serve-config.ts';
+import { RedisListSource } from '../sources/redis-list.ts';
+import { RedisStreamSource } from '../sources/redis-stream.ts';
+import type { WorkSource } from '../sources/source.ts';
+
+export function buildSource(
+  route: RouteConfig,
+  redis: Redis,
+  redisUrl: string,
+  replicaId: string,
+): { source: WorkSource; blocking: Redis } {
+  const blocking = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
+  const s = route.source;
+  if (s.type === 'redis-list') {
+    const source = new RedisListSource({
+      redis,
+      blockingRedis: blocking,
+      key: s.key,
+      replicaId,
+      heartbeatTtlMs: s.heartbeatTtlMs,
+      ...(s.deadLetterKey !== undefined ? { deadLetterKey: s.deadLetterKey } : {}),
+    });
+    return { source, blocking };
+  }
+  const source = new RedisStreamSource({
+    redis,
+    blockingRedis: blocking,
+    stream: s.stream,
+    group: s.group,
+    consumer: replicaId,
+    claimIdleMs: s.claimIdleMs,
+    ...(s.deadLetterStream !== undefined ? { deadLetterStream: s.deadLetterStream } : {}),
+  });
+  return { source, blocking };
+}

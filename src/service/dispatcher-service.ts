@@ -1,0 +1,254 @@
+// The composition root of `kjd serve`: connection, templates, sources,
+// tracker, results, dispatcher, metrics and the ops endpoints, with one
+// lifecycle. create() validates and connects nothing long-running; start()
+// starts; stop() is ordered (intake -> creates in flight -> tracker -> Redis
+// -> HTTP -> API pool), each step isolated, idempotent. No signal handlers:
+// those belong to the process entry (`kjd serve`).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { V1Job } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/serve-config.ts';
+import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
+import { checkAccess, ruleName } from '../kube/access.ts';
+import { KubeClient } from '../kube/client.ts';
+import type { JobState } from '../kube/job-status.ts';
+import { JobOperations } from '../kube/jobs.ts';
+import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { DispatcherMetrics } from '../metrics/metrics.ts';
+import { listen, opsApp, type OpsServer, type ReadyReport } from '../server/ops-server.ts';
+import { JobTracker } from '../tracking/job-tracker.ts';
+import { RedisResults, resultFrom } from '../tracking/results.ts';
+import { loadTemplate } from '../template/index.ts';
+import { buildSource } from './build-sources.ts';
+
+export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface ServiceDeps {
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Default: hostname + random suffix. */
+  readonly replicaId?: string;
+}
+
+export class DispatcherService {
+  readonly metrics = new DispatcherMetrics();
+  readonly replicaId: string;
+  readonly client: KubeClient;
+  readonly results: RedisResults;
+  #state: ServiceState = 'created';
+  readonly #config: ServeConfig;
+  readonly #log: Logger;
+  readonly #redis: Redis;
+  readonly #blocking: Redis[];
+  readonly #dispatcher: Dispatcher;
+  readonly #tracker: JobTracker;
+  readonly #namespaces: readonly string[];
+  #missingPermissions: string[] | undefined;
+  #server: OpsServer | undefined;
+  #depthTimer: NodeJS.Timeout | undefined;
+  #stopping: Promise<void> | undefined;
+
+  static async create(config: ServeConfig, deps: ServiceDeps): Promise<DispatcherService> {
+    const templates = await Promise.all(config.routes.map((r) => loadTemplate(r.template)));
+    return new DispatcherService(config, deps, templates);
+  }
+
+  private constructor(
+    config: ServeConfig,
+    deps: ServiceDeps,
+    templates: Awaited<ReturnType<typeof loadTemplate>>[],
+  ) {
+    this.#config = config;
+    this.#log = deps.logger;
+    this.replicaId =
+      deps.replicaId ?? `${hostname().replace(/[^a-zA-Z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+    const k = config.kubernetes;
+    this.client = KubeClient.connect({
+      env: deps.env,
+      mode: k.mode,
+      ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
+      ...(k.context !== undefined ? { context: k.context } : {}),
+      ...(k.namespace !== undefined ? { namespace: k.namespace } : {}),
+      transport: {
+        rateLimit: { qps: k.qps, burst: k.burst },
+        onRequest: (e) => {
+          if (e.status === 0 || e.status >= 400) this.metrics.apiErrors.inc({ status: String(e.status) });
+        },
+      },
+    });
+    this.#redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+    this.results = new RedisResults({ redis: this.#redis, ...config.results });
+    const jobs = new JobOperations(this.client);
+    this.#blocking = [];
+    const routes: Route[] = config.routes.map((r, i) => {
+      const { source, blocking } = buildSource(r, this.#redis, config.redis.url, this.replicaId);
+      this.#blocking.push(blocking);
+      const template = templates[i];
+      if (template === undefined) throw new Error('template missing');
+      return {
+        name: r.name,
+        source,
+        template,
+        namespace: r.namespace ?? template.namespace ?? this.client.namespace,
+      };
+    });
+    this.#namespaces = [...new Set(routes.map((r) => r.namespace))];
+    this.#tracker = new JobTracker({
+      jobs,
+      transport: this.client.transport,
+      namespaces: this.#namespaces,
+      logger: this.#log.child({ component: 'tracker' }),
+      onFinished: (job, state) => void this.#recordResult(jobs, job, state),
+    });
+    this.#dispatcher = new Dispatcher({
+      routes,
+      jobs,
+      limits: config.limits,
+      metrics: this.metrics,
+      logger: this.#log.child({ component: 'dispatcher' }),
+      activeJobs: () => this.#tracker.active,
+    });
+  }
+
+  get state(): ServiceState {
+    return this.#state;
+  }
+
+  get url(): string | undefined {
+    return this.#server?.url;
+  }
+
+  #transition(to: ServiceState): void {
+    this.#log.info({ from: this.#state, to }, `service ${to}`);
+    this.#state = to;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new Error(`start() in state ${this.#state}`);
+    this.#transition('starting');
+    this.#server = await listen(
+      opsApp({ ready: () => this.ready(), registry: this.metrics.registry }),
+      this.#config.http.listen,
+    );
+    await this.#checkPermissions();
+    this.#tracker.start();
+    await this.#dispatcher.start();
+    this.#depthTimer = setInterval(() => void this.#sampleDepth(), 5000);
+    this.#depthTimer.unref();
+    this.#transition('running');
+  }
+
+  async #checkPermissions(): Promise<void> {
+    const missing: string[] = [];
+    for (const ns of this.#namespaces) {
+      for (const r of await checkAccess(this.client, ns)) {
+        if (!r.allowed)
+          missing.push(`${r.verb} ${ruleName(r)}${r.group === '' ? '' : `.${r.group}`} in ${ns}`);
+      }
+    }
+    this.#missingPermissions = missing;
+    if (missing.length > 0)
+      this.#log.error({ missing }, 'permissions missing: run `kjd check` for the Role to apply');
+  }
+
+  async #sampleDepth(): Promise<void> {
+    this.metrics.activeJobs.set(this.#tracker.active);
+    for (const r of this.#config.routes) {
+      // Depth is best effort; a Redis blip must not disturb anything else.
+      const depth = await this.#redis
+        .llen(r.source.type === 'redis-list' ? r.source.key : '')
+        .catch(() => undefined);
+      if (depth !== undefined && r.source.type === 'redis-list')
+        this.metrics.queueDepth.set({ route: r.name }, depth);
+    }
+  }
+
+  ready(): ReadyReport {
+    const missing = this.#missingPermissions;
+    const checks = {
+      kubernetes: {
+        ok: this.#tracker.synced,
+        detail: this.#tracker.synced
+          ? `${this.#tracker.tracked} Jobs in the watch cache`
+          : 'watch cache not synced',
+      },
+      redis: { ok: this.#redis.status === 'ready', detail: this.#redis.status },
+      rbac: {
+        ok: missing !== undefined && missing.length === 0,
+        detail:
+          missing === undefined
+            ? 'not checked yet'
+            : missing.length === 0
+              ? 'all granted'
+              : `missing: ${missing.join(', ')}`,
+      },
+      running: { ok: this.#state === 'running', detail: this.#state },
+    };
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  async #recordResult(jobs: JobOperations, job: V1Job, state: JobState): Promise<void> {
+    const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+    this.metrics.jobsFinished.inc({ result: state.phase });
+    if (requestId === undefined) return;
+    const name = job.metadata?.name ?? '';
+    const namespace = job.metadata?.namespace ?? '';
+    try {
+      const exitCode = state.phase === 'Failed' ? await failedExitCode(jobs, name, namespace) : undefined;
+      const result = resultFrom(state, {
+        requestId,
+        jobName: name,
+        namespace,
+        template: job.metadata?.labels?.['kjd.dev/template'] ?? '',
+        ...(exitCode !== undefined ? { exitCode } : {}),
+      });
+      if (await this.results.write(result))
+        this.#log.info({ requestId, jobName: name, status: result.status }, 'result recorded');
+    } catch (err) {
+      this.#log.error({ err, requestId, jobName: name }, 'recording the result failed');
+    }
+  }
+
+  /** Stops in order; safe to call more than once and from any state. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#transition('stopping');
+    const step = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.#log.error({ err, step: name }, 'stop step failed');
+      }
+    };
+    if (this.#depthTimer) clearInterval(this.#depthTimer);
+    await step('dispatcher', () => this.#dispatcher.stop(this.#config.shutdownGraceMs));
+    await step('tracker', () => this.#tracker.stop());
+    await step('redis', async () => {
+      for (const b of this.#blocking) b.disconnect();
+      await this.#redis.quit();
+    });
+    await step('http', async () => this.#server?.close());
+    await step('kubernetes', () => this.client.close());
+    this.#transition('stopped');
+  }
+}
+
+async function failedExitCode(
+  jobs: JobOperations,
+  name: string,
+  namespace: string,
+): Promise<number | undefined> {
+  for (const pod of await jobs.pods(name, namespace)) {
+    for (const cs of pod.status?.containerStatuses ?? []) {
+      const code = cs.state?.terminated?.exitCode;
+      if (code !== undefined && code !== 0) return code;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,141 @@
+// A cache of the Jobs kjd manages, kept by list + watch (bookmarks on, 410 ->
+// relist, any other error -> back off and relist; it never stops for good,
+// unlike client-node's informer). From it: how many Jobs are unfinished
+// (backpressure), whether it is in sync (readiness), and each Job's move to
+// finished (results), reported once per process per Job.
+import type { V1Job } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { KubeGoneError } from '../kube/errors.ts';
+import { isFinished, jobState, type JobState } from '../kube/job-status.ts';
+import type { JobOperations } from '../kube/jobs.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../kube/labels.ts';
+import type { KubeTransport } from '../kube/transport.ts';
+import { watchJobs } from '../kube/watch.ts';
+import { isAborted, sleep } from '../time/sleep.ts';
+
+export interface JobTrackerOptions {
+  readonly jobs: JobOperations;
+  readonly transport: KubeTransport;
+  readonly namespaces: readonly string[];
+  readonly logger: Logger;
+  /** Called once per Job when it is first seen finished. Must not throw. */
+  readonly onFinished?: (job: V1Job, state: JobState) => void;
+}
+
+const SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`;
+
+export class JobTracker {
+  readonly #o: JobTrackerOptions;
+  /** namespace/name -> finished? */
+  readonly #jobs = new Map<string, boolean>();
+  readonly #synced = new Set<string>();
+  readonly #stop = new AbortController();
+  #loops: Promise<void>[] = [];
+
+  constructor(options: JobTrackerOptions) {
+    this.#o = options;
+  }
+
+  /** Unfinished Jobs kjd manages. */
+  get active(): number {
+    let n = 0;
+    for (const finished of this.#jobs.values()) if (!finished) n++;
+    return n;
+  }
+
+  get tracked(): number {
+    return this.#jobs.size;
+  }
+
+  /** Every namespace has been listed at least once and its watch is running. */
+  get synced(): boolean {
+    return this.#o.namespaces.every((ns) => this.#synced.has(ns));
+  }
+
+  start(): void {
+    this.#loops = this.#o.namespaces.map((ns) => this.#run(ns));
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await Promise.allSettled(this.#loops);
+  }
+
+  async #run(namespace: string): Promise<void> {
+    const signal = this.#stop.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const rv = await this.#relist(namespace);
+        this.#synced.add(namespace);
+        failures = 0;
+        await this.#watch(namespace, rv, signal);
+      } catch (err) {
+        if (isAborted(signal)) return;
+        if (!(err instanceof KubeGoneError)) {
+          failures++;
+          this.#o.logger.warn({ err, namespace }, 'Job watch failed; relisting');
+          await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), signal).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  async #relist(namespace: string): Promise<string | undefined> {
+    const page = await this.#o.jobs.list({ namespace, labelSelector: SELECTOR, limit: 500 });
+    const seen = new Set<string>();
+    let rv = page.resourceVersion;
+    const items = [...page.items];
+    for (let token = page.continue; token !== undefined;) {
+      const next = await this.#o.jobs.list({
+        namespace,
+        labelSelector: SELECTOR,
+        limit: 500,
+        continue: token,
+      });
+      items.push(...next.items);
+      rv = next.resourceVersion ?? rv;
+      token = next.continue;
+    }
+    for (const job of items) seen.add(this.#observe(job));
+    for (const key of [...this.#jobs.keys()])
+      if (key.startsWith(`${namespace}/`) && !seen.has(key)) this.#jobs.delete(key);
+    return rv;
+  }
+
+  async #watch(namespace: string, from: string | undefined, signal: AbortSignal): Promise<void> {
+    let rv = from;
+    for (;;) {
+      for await (const ev of watchJobs(this.#o.transport, {
+        namespace,
+        labelSelector: SELECTOR,
+        signal,
+        ...(rv !== undefined ? { resourceVersion: rv } : {}),
+      })) {
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        if (ev.type === 'BOOKMARK') continue;
+        if (ev.type === 'DELETED') this.#jobs.delete(keyOf(ev.object));
+        else this.#observe(ev.object);
+      }
+      if (signal.aborted) return;
+    }
+  }
+
+  #observe(job: V1Job): string {
+    const key = keyOf(job);
+    const state = jobState(job);
+    const finished = isFinished(state);
+    const before = this.#jobs.get(key);
+    this.#jobs.set(key, finished);
+    if (finished && before !== true) {
+      try {
+        this.#o.onFinished?.(job, state);
+      } catch (err) {
+        this.#o.logger.error({ err }, 'onFinished listener threw');
+      }
+    }
+    return key;
+  }
+}
+
+const keyOf = (job: V1Job) => `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;

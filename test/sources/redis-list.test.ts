@@ -1,0 +1,148 @@
+// The Redis list source against a real redis-server: nothing is lost or
+// delivered under two ids, whatever happens between take and ack.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { startLocalRedis, type LocalRedis } from '../../harness/redis.ts';
+import { RedisListSource } from '../../src/sources/redis-list.ts';
+import type { WorkItem } from '../../src/sources/source.ts';
+
+describe('RedisListSource', () => {
+  let redis: LocalRedis;
+  let dir: string;
+  const clients: Redis[] = [];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kjd-list-'));
+    redis = await startLocalRedis({ dir });
+  });
+  after(async () => {
+    for (const c of clients) c.disconnect();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const conn = () => {
+    const c = new Redis(redis.url);
+    clients.push(c);
+    return c;
+  };
+  const queue = () => `q:${randomBytes(4).toString('hex')}`;
+  const source = (key: string, replicaId: string, heartbeatTtlMs = 15_000) =>
+    new RedisListSource({
+      redis: conn(),
+      blockingRedis: conn(),
+      key,
+      replicaId,
+      blockMs: 100,
+      heartbeatTtlMs,
+    });
+  const signal = () => new AbortController().signal;
+
+  test('takes items in FIFO order; the producer id becomes the request id, or one is made', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"id":"order-1","CUSTOM_ID":1}', '{"CUSTOM_ID":2}', 'not json');
+    const s = source(key, 'a');
+    await s.start();
+    const items = [await s.next(signal()), await s.next(signal()), await s.next(signal())];
+    assert.equal(items[0]?.requestId, 'order-1');
+    assert.equal(items[0].payload, '{"id":"order-1","CUSTOM_ID":1}');
+    assert.match(items[1]?.requestId ?? '', new RegExp(`^${key}/[0-9a-f-]{36}$`));
+    assert.equal(items[2]?.payload, 'not json');
+    assert.ok(items.every((i) => i?.attempts === 1));
+    assert.equal(await s.next(signal()), undefined, 'empty queue: undefined after blockMs');
+    assert.equal(await r.llen(`${key}:processing:a`), 3, 'held until acked');
+    for (const i of items) await s.ack(i!);
+    assert.equal(await r.llen(`${key}:processing:a`), 0);
+    await s.stop();
+  });
+
+  test('stop() hands unacknowledged items back with their id; the next taker sees attempt 2', async () => {
+    const key = queue();
+    await conn().lpush(key, '{"x":1}');
+    const a = source(key, 'a');
+    await a.start();
+    const first = await a.next(signal());
+    await a.stop();
+    const b = source(key, 'b');
+    await b.start();
+    const again = await b.next(signal());
+    assert.ok(again);
+    assert.equal(again.requestId, first?.requestId);
+    assert.equal(again.payload, '{"x":1}');
+    assert.equal(again.attempts, 2);
+    await b.stop();
+  });
+
+  test("a dead replica's items are recovered with the same ids once its heartbeat expires", async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"n":1}', '{"n":2}');
+    // A replica that registered, took two items and died (no heartbeat, no ack, no stop).
+    const dying = source(key, 'dying', 400);
+    await r.sadd(`${key}:replicas`, 'dying');
+    const taken = [await dying.next(signal()), await dying.next(signal())];
+    const survivor = source(key, 'survivor', 400);
+    await survivor.start(); // start() already recovers what dead replicas hold
+    assert.equal(await r.llen(`${key}:processing:dying`), 0);
+    const got = [await survivor.next(signal()), await survivor.next(signal())];
+    assert.deepEqual(got.map((i) => i?.requestId).sort(), taken.map((i) => i?.requestId).sort());
+    assert.equal(await r.llen(`${key}:processing:dying`), 0);
+    await survivor.stop();
+  });
+
+  test('dead-letter keeps the payload, the reason and the attempt count', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"bad":true}');
+    const s = source(key, 'a');
+    await s.start();
+    const item = (await s.next(signal()))!;
+    await s.deadLetter(item, {
+      reason: 'parameter CUSTOM_ID: a value is required',
+      code: 'PARAMETER_INVALID',
+    });
+    const [record] = await r.lrange(`${key}:dead`, 0, -1);
+    const dead = JSON.parse(record ?? '{}') as Record<string, unknown>;
+    assert.equal(dead.payload, '{"bad":true}');
+    assert.equal(dead.code, 'PARAMETER_INVALID');
+    assert.equal(dead.attempts, 1);
+    assert.equal(await r.llen(`${key}:processing:a`), 0);
+    assert.equal(await s.depth(), 0);
+    await s.stop();
+  });
+
+  test('two replicas never take the same item', async () => {
+    const key = queue();
+    await conn().lpush(key, ...Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `i-${i}` })));
+    const drain = async (s: RedisListSource) => {
+      await s.start();
+      const ids: string[] = [];
+      for (let item: WorkItem | undefined; (item = await s.next(signal())) !== undefined;) {
+        ids.push(item.requestId);
+        await s.ack(item);
+      }
+      await s.stop();
+      return ids;
+    };
+    const [a, b] = await Promise.all([drain(source(key, 'a')), drain(source(key, 'b'))]);
+    assert.equal(new Set([...a, ...b]).size, 200);
+    assert.equal(a.length + b.length, 200);
+  });
+
+  test('an aborted signal takes nothing', async () => {
+    const key = queue();
+    await conn().lpush(key, '{}');
+    const s = source(key, 'a');
+    await s.start();
+    const ac = new AbortController();
+    ac.abort();
+    assert.equal(await s.next(ac.signal), undefined);
+    assert.equal(await s.depth(), 1);
+    await s.stop();
+  });
+});
