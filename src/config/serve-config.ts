@@ -33,6 +33,9 @@ const streamSource = z.strictObject({
   deadLetterStream: z.string().min(1).optional(),
 });
 
+/** Items arrive as `POST /v1/jobs?route=<name>` (or as the only HTTP route, without `route`). */
+const httpSource = z.strictObject({ type: z.literal('http') });
+
 const route = z.strictObject({
   name: z
     .string()
@@ -41,7 +44,7 @@ const route = z.strictObject({
   template: z.string().min(1),
   /** Default: kubernetes.namespace, else the template's, else the connection's. */
   namespace: z.string().min(1).optional(),
-  source: z.discriminatedUnion('type', [listSource, streamSource]),
+  source: z.discriminatedUnion('type', [listSource, streamSource, httpSource]),
 });
 
 export const serveConfigSchema = z.strictObject({
@@ -62,8 +65,25 @@ export const serveConfigSchema = z.strictObject({
         .string()
         .regex(/^[^:]+:\d+$/, 'host:port')
         .default('127.0.0.1:8080'),
+      /** Largest request body accepted on /v1 (413 beyond). */
+      maxBodyBytes: positiveInt.default(256 * 1024),
+      auth: z
+        .strictObject({
+          /**
+           * tokenreview: a bearer token the API server accepts (TokenReview) whose user may
+           * create Jobs in the route's namespace (SubjectAccessReview). static: one of `tokens`.
+           * none: anyone; only when listening on loopback.
+           */
+          mode: z.enum(['tokenreview', 'static', 'none']).default('tokenreview'),
+          tokens: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+        })
+        .default({ mode: 'tokenreview', tokens: [] }),
     })
-    .default({ listen: '127.0.0.1:8080' }),
+    .default({
+      listen: '127.0.0.1:8080',
+      maxBodyBytes: 256 * 1024,
+      auth: { mode: 'tokenreview', tokens: [] },
+    }),
   limits: z
     .strictObject({
       maxActiveJobs: positiveInt.default(1000),
@@ -105,18 +125,13 @@ export async function loadServeConfig(
   } catch (err) {
     throw new ConfigError(`${file}: ${(err as Error).message}`, { cause: err });
   }
-  const doc = (raw ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const redisUrl = flags.redisUrl ?? env.KJD_REDIS_URL;
-  const listen = flags.listen ?? env.KJD_HTTP_LISTEN;
-  const namespace = flags.namespace ?? env.KJD_NAMESPACE;
-  if (redisUrl !== undefined) doc.redis = { ...doc.redis, url: redisUrl };
-  if (listen !== undefined) doc.http = { ...doc.http, listen };
-  if (namespace !== undefined) doc.kubernetes = { ...doc.kubernetes, namespace };
+  const doc = applyOverrides((raw ?? {}) as ConfigDoc, env, flags);
   const result = serveConfigSchema.safeParse(doc);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
     throw new ConfigError(`${file} is not a valid kjd serve configuration:\n${lines.join('\n')}`);
   }
+  checkHttp(file, result.data.http);
   const base = dirname(resolve(file));
   const names = new Set<string>();
   for (const r of result.data.routes) {
@@ -125,6 +140,41 @@ export async function loadServeConfig(
     r.template = isAbsolute(r.template) ? r.template : resolve(base, r.template);
   }
   return result.data;
+}
+
+type ConfigDoc = Record<string, Record<string, unknown> | undefined>;
+
+function applyOverrides(
+  doc: ConfigDoc,
+  env: Readonly<Record<string, string | undefined>>,
+  flags: ConfigOverrides,
+): ConfigDoc {
+  const redisUrl = flags.redisUrl ?? env.KJD_REDIS_URL;
+  const listenOn = flags.listen ?? env.KJD_HTTP_LISTEN;
+  const namespace = flags.namespace ?? env.KJD_NAMESPACE;
+  const tokens = env.KJD_HTTP_TOKENS?.split(',').filter(Boolean) ?? [];
+  const out = { ...doc };
+  if (redisUrl !== undefined) out.redis = { ...out.redis, url: redisUrl };
+  if (listenOn !== undefined) out.http = { ...out.http, listen: listenOn };
+  if (namespace !== undefined) out.kubernetes = { ...out.kubernetes, namespace };
+  if (tokens.length > 0)
+    out.http = { ...out.http, auth: { ...(out.http?.auth as object | undefined), tokens } };
+  return out;
+}
+
+/** Rules that span fields: no-auth only on loopback, static mode needs tokens. */
+function checkHttp(file: string, http: ServeConfig['http']): void {
+  const host = http.listen.slice(0, http.listen.lastIndexOf(':'));
+  if (http.auth.mode === 'none' && !['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
+    throw new ConfigError(
+      `${file}: http.auth.mode: "none" is only allowed when http.listen is on loopback, not ${host}`,
+    );
+  }
+  if (http.auth.mode === 'static' && http.auth.tokens.length === 0) {
+    throw new ConfigError(
+      `${file}: http.auth.tokens: static mode needs at least one token (or KJD_HTTP_TOKENS)`,
+    );
+  }
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

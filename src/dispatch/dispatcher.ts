@@ -11,11 +11,12 @@ import type { DispatcherMetrics } from '../metrics/metrics.ts';
 import type { WorkItem, WorkSource } from '../sources/source.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
-import { handleItem } from './handle-item.ts';
+import { handleItem, type ItemOutcome } from './handle-item.ts';
 
 export interface Route {
   readonly name: string;
-  readonly source: WorkSource;
+  /** Absent for HTTP routes: their items arrive through submit(). */
+  readonly source?: WorkSource;
   readonly template: JobTemplate;
   readonly namespace: string;
 }
@@ -56,18 +57,52 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
-    for (const route of this.#d.routes) await route.source.start();
-    this.#loops = this.#d.routes.map((route) => this.#takeLoop(route));
+    for (const route of this.#d.routes) await route.source?.start();
+    this.#loops = this.#d.routes.flatMap((route) =>
+      route.source === undefined ? [] : [this.#takeLoop(route, route.source)],
+    );
   }
 
-  async #takeLoop(route: Route): Promise<void> {
+  /** The capacity left for new Jobs (maxActiveJobs minus unfinished and in-flight ones). */
+  get capacity(): number {
+    return this.#d.limits.maxActiveJobs - this.#d.activeJobs() - this.#inFlight.size;
+  }
+
+  /**
+   * One item from a caller that waits for the answer (HTTP): no queue to keep it
+   * in, so one attempt after the transport's own retries; the caller retries
+   * with the same id, which cannot make a second Job.
+   */
+  async submit(route: Route, item: WorkItem, signal: AbortSignal): Promise<ItemOutcome> {
+    const { metrics } = this.#d;
+    metrics.itemsReceived.inc({ route: route.name });
+    const started = performance.now();
+    const outcome = await handleItem(item, {
+      template: route.template,
+      namespace: route.namespace,
+      jobs: this.#d.jobs,
+      maxAttempts: 1,
+      retryBaseMs: this.#d.limits.retryBaseMs,
+      signal,
+    });
+    if (outcome.kind === 'created') {
+      metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
+      metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
+      metrics.enqueueToCreated.observe({ route: route.name }, (performance.now() - started) / 1000);
+    } else if (outcome.kind === 'dead') {
+      metrics.deadLettered.inc({ route: route.name, code: outcome.code });
+    }
+    return outcome;
+  }
+
+  async #takeLoop(route: Route, source: WorkSource): Promise<void> {
     const signal = this.#intake.signal;
     const log = this.#d.logger.child({ route: route.name });
     while (!signal.aborted) {
       if (!(await this.#hasCapacity(signal))) continue;
       let item: WorkItem | undefined;
       try {
-        item = await route.source.next(signal);
+        item = await source.next(signal);
       } catch (err) {
         log.error({ err }, 'reading the source failed; retrying');
         await sleep(1000, signal).catch(() => undefined);
@@ -75,10 +110,12 @@ export class Dispatcher {
       }
       if (item === undefined) continue;
       this.#d.metrics.itemsReceived.inc({ route: route.name });
-      const task = this.#process(route, item, log.child({ requestId: item.requestId })).finally(() => {
-        this.#inFlight.delete(task);
-        this.#d.metrics.inFlight.set(this.#inFlight.size);
-      });
+      const task = this.#process(route, source, item, log.child({ requestId: item.requestId })).finally(
+        () => {
+          this.#inFlight.delete(task);
+          this.#d.metrics.inFlight.set(this.#inFlight.size);
+        },
+      );
       this.#inFlight.add(task);
       this.#d.metrics.inFlight.set(this.#inFlight.size);
     }
@@ -98,7 +135,7 @@ export class Dispatcher {
     return !signal.aborted;
   }
 
-  async #process(route: Route, item: WorkItem, log: Logger): Promise<void> {
+  async #process(route: Route, source: WorkSource, item: WorkItem, log: Logger): Promise<void> {
     const { metrics } = this.#d;
     const started = performance.now();
     try {
@@ -116,7 +153,7 @@ export class Dispatcher {
         },
       });
       if (outcome.kind === 'created') {
-        await route.source.ack(item);
+        await source.ack(item);
         const jobName = outcome.job.metadata?.name ?? '';
         metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
         metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
@@ -125,7 +162,7 @@ export class Dispatcher {
         this.#d.onCreated?.(route, item, jobName);
         log.info({ jobName, existed: outcome.existed }, 'Job created');
       } else if (outcome.kind === 'dead') {
-        await route.source.deadLetter(item, { reason: outcome.reason, code: outcome.code });
+        await source.deadLetter(item, { reason: outcome.reason, code: outcome.code });
         metrics.deadLettered.inc({ route: route.name, code: outcome.code });
         log.warn(
           { code: outcome.code, reason: outcome.reason, attempts: item.attempts },
@@ -145,7 +182,7 @@ export class Dispatcher {
       await Promise.all(this.#loops);
       await Promise.race([Promise.allSettled([...this.#inFlight]), sleep(graceMs)]);
       for (const route of this.#d.routes) {
-        await route.source.stop().catch((err: unknown) => {
+        await route.source?.stop().catch((err: unknown) => {
           this.#d.logger.error({ err, route: route.name }, 'handing items back failed');
         });
       }

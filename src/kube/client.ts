@@ -3,6 +3,7 @@
 // connection-per-request fetch. Authentication is the transport's job, so
 // client-node's own auth (which builds a new TLS agent per call) is not used.
 import {
+  AuthenticationV1Api,
   AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
@@ -25,6 +26,7 @@ export class KubeClient {
   readonly batch: BatchV1Api;
   readonly core: CoreV1Api;
   readonly authorization: AuthorizationV1Api;
+  readonly authentication: AuthenticationV1Api;
 
   /** Resolves the connection (kubeconfig or in-cluster) and opens nothing yet. */
   static connect(options: KubeClientOptions = {}): KubeClient {
@@ -60,6 +62,7 @@ export class KubeClient {
     this.batch = new BatchV1Api(configuration);
     this.core = new CoreV1Api(configuration);
     this.authorization = new AuthorizationV1Api(configuration);
+    this.authentication = new AuthenticationV1Api(configuration);
   }
 
   get namespace(): string {

@@ -15,8 +15,9 @@ export interface ReadyReport {
   readonly checks: Readonly<Record<string, ReadyCheck>>;
 }
 
-export function opsApp(deps: { ready: () => ReadyReport; registry: Registry }): Hono {
+export function opsApp(deps: { ready: () => ReadyReport; registry: Registry; api?: Hono }): Hono {
   const app = new Hono();
+  if (deps.api !== undefined) app.route('/', deps.api);
   app.get('/healthz', (c) => c.text('ok\n'));
   app.get('/readyz', (c) => {
     const report = deps.ready();

@@ -1,4 +1,5 @@
-// One WorkSource per configured route, each with its own blocking Redis connection.
+// One WorkSource per queue route, each with its own blocking Redis connection;
+// HTTP routes have none (their items come through the API).
 import { Redis } from 'ioredis';
 import type { RouteConfig } from '../config/serve-config.ts';
 import { RedisListSource } from '../sources/redis-list.ts';
@@ -10,9 +11,10 @@ export function buildSource(
   redis: Redis,
   redisUrl: string,
   replicaId: string,
-): { source: WorkSource; blocking: Redis } {
-  const blocking = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
+): { source: WorkSource; blocking: Redis } | undefined {
   const s = route.source;
+  if (s.type === 'http') return undefined;
+  const blocking = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
   if (s.type === 'redis-list') {
     const source = new RedisListSource({
       redis,

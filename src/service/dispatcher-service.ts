@@ -17,6 +17,8 @@ import type { JobState } from '../kube/job-status.ts';
 import { JobOperations } from '../kube/jobs.ts';
 import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
 import { DispatcherMetrics } from '../metrics/metrics.ts';
+import { EventHub } from '../server/event-hub.ts';
+import { jobsApi } from '../server/jobs-api.ts';
 import { listen, opsApp, type OpsServer, type ReadyReport } from '../server/ops-server.ts';
 import { JobTracker } from '../tracking/job-tracker.ts';
 import { RedisResults, resultFrom } from '../tracking/results.ts';
@@ -37,6 +39,7 @@ export class DispatcherService {
   readonly replicaId: string;
   readonly client: KubeClient;
   readonly results: RedisResults;
+  readonly events = new EventHub();
   #state: ServiceState = 'created';
   readonly #config: ServeConfig;
   readonly #log: Logger;
@@ -45,6 +48,8 @@ export class DispatcherService {
   readonly #dispatcher: Dispatcher;
   readonly #tracker: JobTracker;
   readonly #namespaces: readonly string[];
+  readonly #routes: readonly Route[];
+  readonly #jobs: JobOperations;
   #missingPermissions: string[] | undefined;
   #server: OpsServer | undefined;
   #depthTimer: NodeJS.Timeout | undefined;
@@ -83,17 +88,19 @@ export class DispatcherService {
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
     const routes: Route[] = config.routes.map((r, i) => {
-      const { source, blocking } = buildSource(r, this.#redis, config.redis.url, this.replicaId);
-      this.#blocking.push(blocking);
+      const built = buildSource(r, this.#redis, config.redis.url, this.replicaId);
+      if (built !== undefined) this.#blocking.push(built.blocking);
       const template = templates[i];
       if (template === undefined) throw new Error('template missing');
       return {
         name: r.name,
-        source,
         template,
         namespace: r.namespace ?? template.namespace ?? this.client.namespace,
+        ...(built !== undefined ? { source: built.source } : {}),
       };
     });
+    this.#routes = routes;
+    this.#jobs = jobs;
     this.#namespaces = [...new Set(routes.map((r) => r.namespace))];
     this.#tracker = new JobTracker({
       jobs,
@@ -101,6 +108,19 @@ export class DispatcherService {
       namespaces: this.#namespaces,
       logger: this.#log.child({ component: 'tracker' }),
       onFinished: (job, state) => void this.#recordResult(jobs, job, state),
+      onChange: (job, state) => {
+        const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+        this.events.publish({
+          name: job.metadata?.name ?? '',
+          namespace: job.metadata?.namespace ?? '',
+          phase: state.phase,
+          active: state.active,
+          succeeded: state.succeeded,
+          failed: state.failed,
+          ...(requestId !== undefined ? { requestId } : {}),
+          ...(state.reason !== undefined ? { reason: state.reason } : {}),
+        });
+      },
     });
     this.#dispatcher = new Dispatcher({
       routes,
@@ -128,8 +148,19 @@ export class DispatcherService {
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`start() in state ${this.#state}`);
     this.#transition('starting');
+    const api = jobsApi({
+      dispatcher: this.#dispatcher,
+      routes: this.#routes.filter((r) => r.source === undefined),
+      jobs: this.#jobs,
+      client: this.client,
+      results: this.results,
+      events: this.events,
+      auth: this.#config.http.auth,
+      maxBodyBytes: this.#config.http.maxBodyBytes,
+      defaultNamespace: this.#routes[0]?.namespace ?? this.client.namespace,
+    });
     this.#server = await listen(
-      opsApp({ ready: () => this.ready(), registry: this.metrics.registry }),
+      opsApp({ ready: () => this.ready(), registry: this.metrics.registry, api }),
       this.#config.http.listen,
     );
     await this.#checkPermissions();

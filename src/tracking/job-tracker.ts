@@ -20,14 +20,16 @@ export interface JobTrackerOptions {
   readonly logger: Logger;
   /** Called once per Job when it is first seen finished. Must not throw. */
   readonly onFinished?: (job: V1Job, state: JobState) => void;
+  /** Called when a Job's phase changes (and when it is first seen). Must not throw. */
+  readonly onChange?: (job: V1Job, state: JobState) => void;
 }
 
 const SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`;
 
 export class JobTracker {
   readonly #o: JobTrackerOptions;
-  /** namespace/name -> finished? */
-  readonly #jobs = new Map<string, boolean>();
+  /** namespace/name -> the phase last seen and whether it was finished. */
+  readonly #jobs = new Map<string, { phase: string; finished: boolean }>();
   readonly #synced = new Set<string>();
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
@@ -39,7 +41,7 @@ export class JobTracker {
   /** Unfinished Jobs kjd manages. */
   get active(): number {
     let n = 0;
-    for (const finished of this.#jobs.values()) if (!finished) n++;
+    for (const j of this.#jobs.values()) if (!j.finished) n++;
     return n;
   }
 
@@ -126,13 +128,12 @@ export class JobTracker {
     const state = jobState(job);
     const finished = isFinished(state);
     const before = this.#jobs.get(key);
-    this.#jobs.set(key, finished);
-    if (finished && before !== true) {
-      try {
-        this.#o.onFinished?.(job, state);
-      } catch (err) {
-        this.#o.logger.error({ err }, 'onFinished listener threw');
-      }
+    this.#jobs.set(key, { phase: state.phase, finished });
+    try {
+      if (before?.phase !== state.phase || before.finished !== finished) this.#o.onChange?.(job, state);
+      if (finished && before?.finished !== true) this.#o.onFinished?.(job, state);
+    } catch (err) {
+      this.#o.logger.error({ err }, 'a Job listener threw');
     }
     return key;
   }
