@@ -1,102 +1,124 @@
-// `npm run demo`: the local control plane and Redis, a few items pushed onto a
-// Redis list the way seed 001's producer would (LPUSH from any language), each
-// turned into a Job by kjd's library (template -> deterministic name -> create
-// -> wait), a malformed item set aside with its reason, one summary line.
-//
-// The dispatcher service (issue 4) will replace the loop below with `kjd serve`.
-import { mkdtemp, rm } from 'node:fs/promises';
+// `npm run demo`: kjd's main job on a machine of its own. The local control
+// plane and Redis start; `kjd serve` runs with a Redis-list route and an HTTP
+// route; items arrive the way seed 001's producer (LPUSH) and seed 000's
+// caller (an HTTP request) send them; each becomes one Job, followed to the
+// end; results come back in Redis; bad items land in the dead-letter list
+// with their reason. One summary line, then everything stops.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
 import { startLocalCluster } from './cluster/local-cluster.ts';
+import { freePorts } from './net.ts';
 import { repoRoot } from './paths.ts';
 import { startLocalRedis } from './redis.ts';
-import { isKjdError } from '../src/errors.ts';
-import { KubeClient } from '../src/kube/client.ts';
-import { JobOperations } from '../src/kube/jobs.ts';
-import { waitForJob } from '../src/kube/wait.ts';
-import { loadTemplate, type JobTemplate } from '../src/template/index.ts';
 
 const QUEUE = 'kjd:demo:queue';
-const DEAD = 'kjd:demo:dead-letter';
-const ITEMS = [
+const LIST_ITEMS = [
   '{"id":"order-1","CUSTOM_ID":"1"}',
   '{"id":"order-2","CUSTOM_ID":"2"}',
-  '{"id":"order-3","CUSTOM_ID":"3; rm -rf /","OUTCOME":"fail"}',
-  '{"id":"order-4","CUSTOM_ID":', // malformed JSON
-  '{"id":"order-5","OUTCOME":"sideways"}', // missing and invalid parameters
+  '{"id":"order-3","CUSTOM_ID":"3; rm -rf /","OUTCOME":"fail"}', // fails on purpose; the id stays one harmless argument
+  '{"id":"order-4","CUSTOM_ID":', // malformed JSON -> dead letter
+  '{"id":"order-5","OUTCOME":"sideways"}', // missing and invalid parameters -> dead letter
 ];
+const HTTP_ITEM = { id: 'order-6', CUSTOM_ID: '6' };
+const GOOD = ['order-1', 'order-2', 'order-3', 'order-6'];
 
 export async function runDemo(log: (m: string) => void): Promise<number> {
   const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'kjd-demo-'));
   const cluster = await startLocalCluster({ name: 'demo', log });
-  const redisDir = await mkdtemp(join(tmpdir(), 'kjd-demo-redis-'));
-  const redis = await startLocalRedis({ dir: redisDir });
-  const queue = new Redis(redis.url);
-  const client = KubeClient.connect({ kubeconfig: cluster.kubeconfigPath, namespace: 'default' });
+  const redis = await startLocalRedis({ dir: join(dir, 'redis') });
+  const client = new Redis(redis.url);
+  const [port = 0] = await freePorts(1);
+  const config = join(dir, 'kjd.yaml');
+  await writeFile(
+    config,
+    stringify({
+      kubernetes: { kubeconfig: cluster.kubeconfigPath, namespace: 'default' },
+      redis: { url: redis.url },
+      http: { listen: `127.0.0.1:${port}`, auth: { mode: 'none' } },
+      routes: [
+        {
+          name: 'orders',
+          template: join(repoRoot, 'examples', 'demo-job.yaml'),
+          source: { type: 'redis-list', key: QUEUE },
+        },
+        { name: 'api', template: join(repoRoot, 'examples', 'demo-job.yaml'), source: { type: 'http' } },
+      ],
+    }),
+  );
+  const serve = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin', 'kjd.mjs'), 'serve', '--config', config, '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   try {
-    const template = await loadTemplate(join(repoRoot, 'examples', 'demo-job.yaml'));
-    const jobs = new JobOperations(client);
-    await queue.lpush(QUEUE, ...ITEMS);
-    const launched: string[] = [];
-    for (let raw = await queue.rpop(QUEUE); raw !== null; raw = await queue.rpop(QUEUE)) {
-      const outcome = await dispatch(raw, template, jobs);
-      if ('job' in outcome) {
-        launched.push(outcome.job);
-        log(`item -> Job ${outcome.job}`);
-      } else {
-        await queue.rpush(DEAD, JSON.stringify({ payload: raw, reason: outcome.reason }));
-        log(`item set aside in ${DEAD}: ${outcome.reason}`);
-      }
-    }
-    const results = await Promise.all(
-      launched.map((name) =>
-        waitForJob(jobs, client.transport, name, { namespace: 'default', timeoutMs: 60_000 }),
-      ),
-    );
-    results.forEach(({ job, state }) => {
-      log(
-        `${job.metadata?.name ?? ''}: ${state.phase}${state.reason === undefined ? '' : ` (${state.reason})`}`,
-      );
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, 30_000);
+    log(`kjd serve ready at ${url}`);
+    await client.lpush(QUEUE, ...LIST_ITEMS);
+    log(`LPUSH ${QUEUE}: ${LIST_ITEMS.length} items`);
+    const res = await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      body: JSON.stringify(HTTP_ITEM),
+      headers: { 'content-type': 'application/json' },
     });
-    const count = (phase: string) => results.filter((r) => r.state.phase === phase).length;
-    const dead = await queue.llen(DEAD);
-    console.log(
-      `demo: items sent ${ITEMS.length}, Jobs Complete ${count('Succeeded')}, Failed ${count('Failed')}, ` +
-        `dead-lettered ${dead} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    log(`POST /v1/jobs -> ${res.status} ${await res.text()}`);
+    const results = await waitResults(client, 60_000);
+    for (const [id, r] of results)
+      log(`${id}: Job ${r.jobName ?? ''} ${r.status ?? ''}${r.reason ? ` (${r.reason})` : ''}`);
+    const dead = (await client.lrange(`${QUEUE}:dead`, 0, -1)).map(
+      (d) => JSON.parse(d) as { reason: string },
     );
-    return count('Succeeded') + count('Failed') + dead === ITEMS.length ? 0 : 1;
+    for (const d of dead) log(`dead letter: ${d.reason}`);
+    const count = (s: string) => [...results.values()].filter((r) => r.status === s).length;
+    console.log(
+      `demo: items sent ${LIST_ITEMS.length + 1}, Jobs Complete ${count('Succeeded')}, Failed ${count('Failed')}, ` +
+        `dead-lettered ${dead.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
+    return count('Succeeded') + count('Failed') + dead.length === LIST_ITEMS.length + 1 ? 0 : 1;
   } finally {
-    queue.disconnect();
-    await client.close();
+    serve.kill('SIGTERM');
+    await new Promise((r) => serve.once('exit', r));
+    client.disconnect();
     await redis.stop();
     await cluster.stop();
-    await rm(redisDir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function dispatch(
-  raw: string,
-  template: JobTemplate,
-  jobs: JobOperations,
-): Promise<{ job: string } | { reason: string }> {
-  let item: Record<string, unknown>;
-  try {
-    item = JSON.parse(raw) as Record<string, unknown>;
-  } catch (err) {
-    return { reason: `not JSON: ${(err as Error).message}` };
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await sleep(100);
   }
-  const { id, ...values } = item;
-  try {
-    const job = template.render({
-      values,
-      payload: item,
-      ...(typeof id === 'string' ? { requestId: id } : {}),
-    });
-    const { job: created } = await jobs.create(job, { namespace: 'default' });
-    return { job: created.metadata?.name ?? '' };
-  } catch (err) {
-    if (isKjdError(err) && err.category === 'permanent') return { reason: err.message };
-    throw err;
+  throw new Error(`kjd serve not ready after ${timeoutMs} ms`);
+}
+
+async function waitResults(redis: Redis, timeoutMs: number): Promise<Map<string, Record<string, string>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const results = new Map<string, Record<string, string>>();
+    for (const id of GOOD) {
+      const r = await redis.hgetall(`kjd:result:${id}`);
+      if (Object.keys(r).length > 0) results.set(id, r);
+    }
+    if (results.size === GOOD.length) return results;
+    if (Date.now() > deadline)
+      throw new Error(`only ${results.size}/${GOOD.length} results after ${timeoutMs} ms`);
+    await sleep(200);
   }
 }

@@ -5,6 +5,7 @@
 //
 // stop(): stop taking, let creates in flight finish (bounded by graceMs), then
 // hand every unacknowledged item back to its source.
+import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { JobOperations } from '../kube/jobs.ts';
 import type { DispatcherMetrics } from '../metrics/metrics.ts';
@@ -37,8 +38,8 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   /** Unfinished Jobs kjd manages right now. */
   readonly activeJobs: () => number;
-  /** Called when a Job exists for an item (for results and latency). */
-  readonly onCreated?: (route: Route, item: WorkItem, jobName: string) => void;
+  /** Called as soon as a Job exists for an item (it counts as active from then on). */
+  readonly onCreated?: (job: V1Job) => void;
 }
 
 export class Dispatcher {
@@ -86,6 +87,7 @@ export class Dispatcher {
       signal,
     });
     if (outcome.kind === 'created') {
+      this.#d.onCreated?.(outcome.job);
       metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
       metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
       metrics.enqueueToCreated.observe({ route: route.name }, (performance.now() - started) / 1000);
@@ -159,7 +161,7 @@ export class Dispatcher {
         metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
         const from = item.enqueuedAtMs ?? item.receivedAtMs;
         metrics.enqueueToCreated.observe({ route: route.name }, Math.max(0, Date.now() - from) / 1000);
-        this.#d.onCreated?.(route, item, jobName);
+        this.#d.onCreated?.(outcome.job);
         log.info({ jobName, existed: outcome.existed }, 'Job created');
       } else if (outcome.kind === 'dead') {
         await source.deadLetter(item, { reason: outcome.reason, code: outcome.code });
@@ -180,7 +182,13 @@ export class Dispatcher {
     this.#stopping ??= (async () => {
       this.#intake.abort();
       await Promise.all(this.#loops);
-      await Promise.race([Promise.allSettled([...this.#inFlight]), sleep(graceMs)]);
+      // Cancel the grace timer once the creates are done: a pending timer would keep the process alive.
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        sleep(graceMs, grace.signal).catch(() => undefined),
+      ]);
+      grace.abort();
       for (const route of this.#d.routes) {
         await route.source?.stop().catch((err: unknown) => {
           this.#d.logger.error({ err, route: route.name }, 'handing items back failed');

@@ -6,72 +6,80 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+export interface MetricSources {
+  /** Read at every scrape, so the gauge is never stale. */
+  readonly activeJobs?: () => number;
+}
+
 export class DispatcherMetrics {
   readonly registry = new Registry();
-  readonly itemsReceived = new Counter({
-    name: 'kjd_items_received_total',
-    help: 'Items taken from a source',
-    labelNames: ['route'],
-    registers: [this.registry],
-  });
-  readonly jobsCreated = new Counter({
-    name: 'kjd_jobs_created_total',
-    help: 'Jobs created (a create that found the Job already there for the same request counts as existing)',
-    labelNames: ['route', 'outcome'],
-    registers: [this.registry],
-  });
-  readonly deadLettered = new Counter({
-    name: 'kjd_items_dead_lettered_total',
-    help: 'Items moved to a dead-letter place',
-    labelNames: ['route', 'code'],
-    registers: [this.registry],
-  });
-  readonly retries = new Counter({
-    name: 'kjd_item_retries_total',
-    help: 'Retries of an item after a retryable error',
-    labelNames: ['route', 'code'],
-    registers: [this.registry],
-  });
-  readonly apiErrors = new Counter({
-    name: 'kjd_api_errors_total',
-    help: 'Kubernetes API errors by HTTP status (0: no answer)',
-    labelNames: ['status'],
-    registers: [this.registry],
-  });
-  readonly createLatency = new Histogram({
-    name: 'kjd_job_create_seconds',
-    help: 'Duration of the Job create call, retries included',
-    labelNames: ['route'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly enqueueToCreated = new Histogram({
-    name: 'kjd_enqueue_to_job_created_seconds',
-    help: 'From the item entering kjd (or its enqueue time, when known) to its Job existing',
-    labelNames: ['route'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly activeJobs = new Gauge({
-    name: 'kjd_active_jobs',
-    help: 'Unfinished Jobs kjd manages, from its watch cache',
-    registers: [this.registry],
-  });
-  readonly jobsFinished = new Counter({
-    name: 'kjd_jobs_finished_total',
-    help: 'Jobs seen finishing',
-    labelNames: ['result'],
-    registers: [this.registry],
-  });
-  readonly queueDepth = new Gauge({
-    name: 'kjd_queue_depth',
-    help: 'Items waiting in a source',
-    labelNames: ['route'],
-    registers: [this.registry],
-  });
-  readonly inFlight = new Gauge({
-    name: 'kjd_creates_in_flight',
-    help: 'Items being turned into Jobs now',
-    registers: [this.registry],
-  });
+  readonly itemsReceived: Counter;
+  readonly jobsCreated: Counter;
+  readonly deadLettered: Counter;
+  readonly retries: Counter;
+  readonly apiErrors: Counter;
+  readonly createLatency: Histogram;
+  readonly enqueueToCreated: Histogram;
+  readonly activeJobs: Gauge;
+  readonly jobsFinished: Counter;
+  readonly queueDepth: Gauge;
+  readonly inFlight: Gauge;
+
+  constructor(sources: MetricSources = {}) {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, labelNames: string[]) =>
+      new Counter({ name, help, labelNames, registers });
+    const latency = (name: string, help: string) =>
+      new Histogram({ name, help, labelNames: ['route'], buckets: LATENCY_BUCKETS, registers });
+    this.itemsReceived = counter('kjd_items_received_total', 'Items taken from a source', ['route']);
+    this.jobsCreated = counter(
+      'kjd_jobs_created_total',
+      'Jobs made for items (outcome existing: the Job was already there for the same request)',
+      ['route', 'outcome'],
+    );
+    this.deadLettered = counter('kjd_items_dead_lettered_total', 'Items moved to a dead-letter place', [
+      'route',
+      'code',
+    ]);
+    this.retries = counter('kjd_item_retries_total', 'Retries of an item after a retryable error', [
+      'route',
+      'code',
+    ]);
+    this.apiErrors = counter('kjd_api_errors_total', 'Kubernetes API errors by HTTP status (0: no answer)', [
+      'status',
+    ]);
+    this.jobsFinished = counter('kjd_jobs_finished_total', 'Jobs seen finishing', ['result']);
+    this.createLatency = latency(
+      'kjd_job_create_seconds',
+      'Duration of the Job create call, retries included',
+    );
+    this.enqueueToCreated = latency(
+      'kjd_enqueue_to_job_created_seconds',
+      'From the item entering kjd (or its enqueue time, when known) to its Job existing',
+    );
+    const activeJobs = sources.activeJobs;
+    this.activeJobs = new Gauge({
+      name: 'kjd_active_jobs',
+      help: 'Unfinished Jobs kjd manages, from its watch cache',
+      registers,
+      ...(activeJobs !== undefined
+        ? {
+            collect(this: Gauge) {
+              this.set(activeJobs());
+            },
+          }
+        : {}),
+    });
+    this.queueDepth = new Gauge({
+      name: 'kjd_queue_depth',
+      help: 'Items waiting in a source',
+      labelNames: ['route'],
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'kjd_creates_in_flight',
+      help: 'Items being turned into Jobs now',
+      registers,
+    });
+  }
 }

@@ -35,7 +35,7 @@ export interface ServiceDeps {
 }
 
 export class DispatcherService {
-  readonly metrics = new DispatcherMetrics();
+  readonly metrics = new DispatcherMetrics({ activeJobs: () => this.#tracker.active });
   readonly replicaId: string;
   readonly client: KubeClient;
   readonly results: RedisResults;
@@ -129,6 +129,9 @@ export class DispatcherService {
       metrics: this.metrics,
       logger: this.#log.child({ component: 'dispatcher' }),
       activeJobs: () => this.#tracker.active,
+      onCreated: (job) => {
+        this.#tracker.track(job);
+      },
     });
   }
 
@@ -185,7 +188,6 @@ export class DispatcherService {
   }
 
   async #sampleDepth(): Promise<void> {
-    this.metrics.activeJobs.set(this.#tracker.active);
     for (const r of this.#config.routes) {
       // Depth is best effort; a Redis blip must not disturb anything else.
       const depth = await this.#redis

@@ -54,6 +54,14 @@ export class JobTracker {
     return this.#o.namespaces.every((ns) => this.#synced.has(ns));
   }
 
+  /**
+   * Counts a Job kjd just created as active at once, before its watch event
+   * arrives, so backpressure cannot overshoot in between.
+   */
+  track(job: V1Job): void {
+    if (!this.#jobs.has(keyOf(job))) this.#observe(job);
+  }
+
   start(): void {
     this.#loops = this.#o.namespaces.map((ns) => this.#run(ns));
   }

@@ -11,6 +11,12 @@ import { testEnv } from './env.ts';
 
 const bin = new URL('../../bin/kjd.mjs', import.meta.url).pathname;
 
+// A failed test must not leave a `kjd serve` running: kill what is left when this test file's process exits.
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 export interface ServeProcess {
   readonly url: string;
   readonly logFile: string;
@@ -49,8 +55,12 @@ export async function startServe(configFile: string, dir: string, replicaId: str
     },
   );
   closeSync(fd);
+  children.add(child);
+  // Do not keep the test process alive for it; the exit hook above kills it.
+  child.unref();
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
+      children.delete(child);
       resolve(code);
     }),
   );
