@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ConfigError, loadServeConfig } from './serve-config.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kjd-config-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function load(yaml: string, env: Record<string, string> = {}) {
+  const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, yaml);
+  return loadServeConfig(file, env);
+}
+
+const minimal = `
+redis: { url: 'redis://r:6379' }
+routes:
+  - { name: worker, template: jobs/worker.yaml, source: { type: redis-list, key: q } }
+`;
+
+test('defaults are filled in and the template path is made absolute', async () => {
+  const c = await load(minimal);
+  assert.equal(c.limits.maxActiveJobs, 1000);
+  assert.equal(c.http.listen, '127.0.0.1:8080');
+  assert.equal(c.http.auth.mode, 'tokenreview');
+  assert.equal(c.routes[0]?.template, join(dir, 'jobs/worker.yaml'));
+});
+
+test('every problem names its key, all in one error', async () => {
+  const err = await load(`
+routes:
+  - { name: Worker, template: w.yaml, source: { type: redis-list } }
+limits: { maxActiveJobs: -1 }
+`).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.match(err.message, /^ {2}redis: /m);
+  assert.match(err.message, /^ {2}routes\[0\]\.name: /m);
+  assert.match(err.message, /^ {2}routes\[0\]\.source\.key: /m);
+  assert.match(err.message, /^ {2}limits\.maxActiveJobs: /m);
+});
+
+test('unknown keys are refused, not ignored', async () => {
+  const err = await load(`${minimal}\nlimts: { maxActiveJobs: 5 }\n`).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.match(err.message, /limts/);
+});
+
+test('no auth only on loopback; static auth needs tokens', async () => {
+  await load(`${minimal}\nhttp: { listen: '127.0.0.1:9000', auth: { mode: none } }\n`);
+  await assert.rejects(
+    load(`${minimal}\nhttp: { listen: '0.0.0.0:9000', auth: { mode: none } }\n`),
+    /only allowed when http.listen is on loopback/,
+  );
+  await assert.rejects(
+    load(`${minimal}\nhttp: { auth: { mode: static } }\n`),
+    /static mode needs at least one token/,
+  );
+});
+
+test('environment overrides the file', async () => {
+  const c = await load(minimal, {
+    KJD_REDIS_URL: 'redis://other:1',
+    KJD_HTTP_LISTEN: '127.0.0.1:9',
+    KJD_HTTP_TOKENS: 'a'.repeat(16),
+  });
+  assert.equal(c.redis.url, 'redis://other:1');
+  assert.equal(c.http.listen, '127.0.0.1:9');
+  assert.deepEqual(c.http.auth.tokens, ['a'.repeat(16)]);
+});
+
+test('a route name used twice is refused', async () => {
+  await assert.rejects(
+    load(`${minimal}  - { name: worker, template: x.yaml, source: { type: http } }\n`),
+    /"worker" is used twice/,
+  );
+});
