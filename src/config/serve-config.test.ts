@@ -62,6 +62,17 @@ test('no auth only on loopback; static auth needs tokens', async () => {
   );
 });
 
+test('--insecure-no-auth is refused off loopback', async () => {
+  const file = join(dir, 'noauth.yaml');
+  await writeFile(file, `${minimal}\nhttp: { listen: '0.0.0.0:8080' }\n`);
+  await assert.rejects(
+    loadServeConfig(file, {}, { noAuth: true }),
+    /only allowed when http.listen is on loopback/,
+  );
+  const c = await loadServeConfig(file, {}, { noAuth: true, listen: '127.0.0.1:8080' });
+  assert.equal(c.http.auth.mode, 'none');
+});
+
 test('environment overrides the file', async () => {
   const c = await load(minimal, {
     KJD_REDIS_URL: 'redis://other:1',

@@ -111,6 +111,8 @@ export interface ConfigOverrides {
   readonly redisUrl?: string;
   readonly listen?: string;
   readonly namespace?: string;
+  /** `--insecure-no-auth`: http.auth.mode none (still loopback only). */
+  readonly noAuth?: boolean;
 }
 
 /** Reads, overrides (KJD_REDIS_URL, KJD_HTTP_LISTEN, KJD_NAMESPACE, then flags) and validates. */
@@ -159,6 +161,8 @@ function applyOverrides(
   if (namespace !== undefined) out.kubernetes = { ...out.kubernetes, namespace };
   if (tokens.length > 0)
     out.http = { ...out.http, auth: { ...(out.http?.auth as object | undefined), tokens } };
+  if (flags.noAuth === true)
+    out.http = { ...out.http, auth: { ...(out.http?.auth as object | undefined), mode: 'none' } };
   return out;
 }
 

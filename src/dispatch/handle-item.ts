@@ -24,7 +24,8 @@ export type ItemOutcome =
 export interface HandleContext {
   readonly template: JobTemplate;
   readonly namespace: string;
-  readonly jobs: JobOperations;
+  /** Only create is needed: a narrow port, so tests can pass a fake of it. */
+  readonly jobs: Pick<JobOperations, 'create'>;
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
   readonly signal: AbortSignal;

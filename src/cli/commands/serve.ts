@@ -12,6 +12,7 @@ interface ServeFlags {
   readonly listen?: string;
   readonly logLevel: string;
   readonly replicaId?: string;
+  readonly insecureNoAuth?: boolean;
 }
 
 export function registerServe(program: Command, ctx: CliContext): void {
@@ -25,12 +26,14 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--listen <host:port>', 'overrides http.listen (also KJD_HTTP_LISTEN)')
     .option('--log-level <level>', 'trace | debug | info | warn | error', 'info')
     .option('--replica-id <id>', "this replica's name in Redis (default: hostname + random)")
+    .option('--insecure-no-auth', 'serve /v1 without authentication (refused unless listening on loopback)')
     .action(async (flags: ServeFlags, cmd: Command) => {
       ctx.use(cmd);
       const config = await loadServeConfig(flags.config, ctx.io.env, {
         ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}),
         ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
         ...(ctx.globals.namespace !== undefined ? { namespace: ctx.globals.namespace } : {}),
+        ...(flags.insecureNoAuth === true ? { noAuth: true } : {}),
       });
       const logger = pino({ level: flags.logLevel, base: { replica: flags.replicaId } });
       const service = await DispatcherService.create(config, {
