@@ -45,6 +45,12 @@ const route = z.strictObject({
   /** Default: kubernetes.namespace, else the template's, else the connection's. */
   namespace: z.string().min(1).optional(),
   source: z.discriminatedUnion('type', [listSource, streamSource, httpSource]),
+  /**
+   * Hand admission to Kueue: Jobs get the kueue.x-k8s.io/queue-name label and
+   * start suspended; kjd counts them as queued, not active, until Kueue
+   * unsuspends them.
+   */
+  kueue: z.strictObject({ queueName: z.string().min(1) }).optional(),
 });
 
 export const serveConfigSchema = z.strictObject({
@@ -99,6 +105,16 @@ export const serveConfigSchema = z.strictObject({
       ttlSeconds: positiveInt.default(86_400),
     })
     .default({ stream: 'kjd:results', hashPrefix: 'kjd:result:', ttlSeconds: 86_400 }),
+  /**
+   * Delete finished Jobs this long after they finish (their results are
+   * recorded first). Unset: leave it to the template's ttlSecondsAfterFinished.
+   */
+  cleanup: z
+    .strictObject({
+      afterSeconds: z.number().int().nonnegative(),
+      propagation: z.enum(['Background', 'Foreground', 'Orphan']).default('Background'),
+    })
+    .optional(),
   /** How long stop() lets creates in flight finish. */
   shutdownGraceMs: positiveInt.default(10_000),
   routes: z.array(route).min(1),

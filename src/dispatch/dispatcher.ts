@@ -20,6 +20,8 @@ export interface Route {
   readonly source?: WorkSource;
   readonly template: JobTemplate;
   readonly namespace: string;
+  /** Kueue's LocalQueue: Jobs are created suspended with its label. */
+  readonly kueueQueue?: string;
 }
 
 export interface DispatcherLimits {
@@ -81,6 +83,7 @@ export class Dispatcher {
     const outcome = await handleItem(item, {
       template: route.template,
       namespace: route.namespace,
+      ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
       jobs: this.#d.jobs,
       maxAttempts: 1,
       retryBaseMs: this.#d.limits.retryBaseMs,
@@ -144,6 +147,7 @@ export class Dispatcher {
       const outcome = await handleItem(item, {
         template: route.template,
         namespace: route.namespace,
+        ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
         jobs: this.#d.jobs,
         maxAttempts: this.#d.limits.maxAttempts,
         retryBaseMs: this.#d.limits.retryBaseMs,

@@ -24,6 +24,7 @@ export type ItemOutcome =
 export interface HandleContext {
   readonly template: JobTemplate;
   readonly namespace: string;
+  readonly kueueQueue?: string;
   /** Only create is needed: a narrow port, so tests can pass a fake of it. */
   readonly jobs: Pick<JobOperations, 'create'>;
   readonly maxAttempts: number;
@@ -60,6 +61,7 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
       requestId: item.requestId,
       namespace: ctx.namespace,
     });
+    if (ctx.kueueQueue !== undefined) queueForKueue(job, ctx.kueueQueue);
   } catch (err) {
     return deadOrThrow(err);
   }
@@ -89,6 +91,15 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
       }
     }
   }
+}
+
+export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+
+/** Kueue admits a Job by unsuspending it; until then it waits in the LocalQueue. */
+function queueForKueue(job: V1Job, queue: string): void {
+  job.metadata ??= {};
+  job.metadata.labels = { ...job.metadata.labels, [KUEUE_QUEUE_LABEL]: queue };
+  if (job.spec !== undefined) job.spec.suspend = true;
 }
 
 function deadOrThrow(err: unknown): ItemOutcome {

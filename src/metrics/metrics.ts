@@ -9,6 +9,25 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export interface MetricSources {
   /** Read at every scrape, so the gauge is never stale. */
   readonly activeJobs?: () => number;
+  /** Suspended Jobs waiting for Kueue to admit them; read at every scrape. */
+  readonly queuedJobs?: () => number;
+}
+
+/** A gauge whose value is read from `read` at scrape time. */
+function scrapedGauge(registry: Registry) {
+  return (name: string, help: string, read: (() => number) | undefined): Gauge =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      ...(read !== undefined
+        ? {
+            collect(this: Gauge) {
+              this.set(read());
+            },
+          }
+        : {}),
+    });
 }
 
 export class DispatcherMetrics {
@@ -21,12 +40,14 @@ export class DispatcherMetrics {
   readonly createLatency: Histogram;
   readonly enqueueToCreated: Histogram;
   readonly activeJobs: Gauge;
+  readonly queuedJobs: Gauge;
   readonly jobsFinished: Counter;
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge;
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry];
+    const scraped = scrapedGauge(this.registry);
     const counter = (name: string, help: string, labelNames: string[]) =>
       new Counter({ name, help, labelNames, registers });
     const latency = (name: string, help: string) =>
@@ -57,19 +78,16 @@ export class DispatcherMetrics {
       'kjd_enqueue_to_job_created_seconds',
       'From the item entering kjd (or its enqueue time, when known) to its Job existing',
     );
-    const activeJobs = sources.activeJobs;
-    this.activeJobs = new Gauge({
-      name: 'kjd_active_jobs',
-      help: 'Unfinished Jobs kjd manages, from its watch cache',
-      registers,
-      ...(activeJobs !== undefined
-        ? {
-            collect(this: Gauge) {
-              this.set(activeJobs());
-            },
-          }
-        : {}),
-    });
+    this.activeJobs = scraped(
+      'kjd_active_jobs',
+      'Unfinished, unsuspended Jobs kjd manages, from its watch cache',
+      sources.activeJobs,
+    );
+    this.queuedJobs = scraped(
+      'kjd_jobs_queued',
+      'Suspended Jobs kjd made, waiting for Kueue to admit them',
+      sources.queuedJobs,
+    );
     this.queueDepth = new Gauge({
       name: 'kjd_queue_depth',
       help: 'Items waiting in a source',

@@ -13,6 +13,7 @@ import type { ServeConfig } from '../config/serve-config.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
 import { checkAccess, ruleName } from '../kube/access.ts';
 import { KubeClient } from '../kube/client.ts';
+import { KubeNotFoundError } from '../kube/errors.ts';
 import type { JobState } from '../kube/job-status.ts';
 import { JobOperations } from '../kube/jobs.ts';
 import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
@@ -35,7 +36,10 @@ export interface ServiceDeps {
 }
 
 export class DispatcherService {
-  readonly metrics = new DispatcherMetrics({ activeJobs: () => this.#tracker.active });
+  readonly metrics = new DispatcherMetrics({
+    activeJobs: () => this.#tracker.active,
+    queuedJobs: () => this.#tracker.queued,
+  });
   readonly replicaId: string;
   readonly client: KubeClient;
   readonly results: RedisResults;
@@ -53,6 +57,7 @@ export class DispatcherService {
   #missingPermissions: string[] | undefined;
   #server: OpsServer | undefined;
   #depthTimer: NodeJS.Timeout | undefined;
+  readonly #cleanups = new Set<NodeJS.Timeout>();
   #stopping: Promise<void> | undefined;
 
   static async create(config: ServeConfig, deps: ServiceDeps): Promise<DispatcherService> {
@@ -97,6 +102,7 @@ export class DispatcherService {
         template,
         namespace: r.namespace ?? template.namespace ?? this.client.namespace,
         ...(built !== undefined ? { source: built.source } : {}),
+        ...(r.kueue !== undefined ? { kueueQueue: r.kueue.queueName } : {}),
       };
     });
     this.#routes = routes;
@@ -239,9 +245,35 @@ export class DispatcherService {
       });
       if (await this.results.write(result))
         this.#log.info({ requestId, jobName: name, status: result.status }, 'result recorded');
+      this.#scheduleCleanup(jobs, name, namespace, state);
     } catch (err) {
       this.#log.error({ err, requestId, jobName: name }, 'recording the result failed');
     }
+  }
+
+  /**
+   * Deletes a finished Job `cleanup.afterSeconds` after its completion time,
+   * so a Job that finished while kjd was down is still cleaned up. Every
+   * replica may try; a 404 just means another one was first.
+   */
+  #scheduleCleanup(jobs: JobOperations, name: string, namespace: string, state: JobState): void {
+    const cleanup = this.#config.cleanup;
+    if (cleanup === undefined) return;
+    const finishedAt = state.completionTime === undefined ? Date.now() : Date.parse(state.completionTime);
+    const delay = Math.max(0, finishedAt + cleanup.afterSeconds * 1000 - Date.now());
+    const timer = setTimeout(() => {
+      this.#cleanups.delete(timer);
+      jobs.delete(name, { namespace, propagation: cleanup.propagation }).then(
+        () => {
+          this.#log.info({ jobName: name }, 'finished Job cleaned up');
+        },
+        (err: unknown) => {
+          if (!(err instanceof KubeNotFoundError)) this.#log.warn({ err, jobName: name }, 'cleanup failed');
+        },
+      );
+    }, delay);
+    timer.unref();
+    this.#cleanups.add(timer);
   }
 
   /** Stops in order; safe to call more than once and from any state. */
@@ -260,6 +292,7 @@ export class DispatcherService {
       }
     };
     if (this.#depthTimer) clearInterval(this.#depthTimer);
+    for (const t of this.#cleanups) clearTimeout(t);
     await step('dispatcher', () => this.#dispatcher.stop(this.#config.shutdownGraceMs));
     await step('tracker', () => this.#tracker.stop());
     await step('redis', async () => {

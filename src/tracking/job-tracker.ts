@@ -29,7 +29,7 @@ const SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`;
 export class JobTracker {
   readonly #o: JobTrackerOptions;
   /** namespace/name -> the phase last seen and whether it was finished. */
-  readonly #jobs = new Map<string, { phase: string; finished: boolean }>();
+  readonly #jobs = new Map<string, { phase: string; finished: boolean; suspended: boolean }>();
   readonly #synced = new Set<string>();
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
@@ -38,10 +38,17 @@ export class JobTracker {
     this.#o = options;
   }
 
-  /** Unfinished Jobs kjd manages. */
+  /** Unfinished Jobs kjd manages, not counting suspended ones (queued in Kueue). */
   get active(): number {
     let n = 0;
-    for (const j of this.#jobs.values()) if (!j.finished) n++;
+    for (const j of this.#jobs.values()) if (!j.finished && !j.suspended) n++;
+    return n;
+  }
+
+  /** Suspended, unfinished Jobs: waiting for admission (Kueue). */
+  get queued(): number {
+    let n = 0;
+    for (const j of this.#jobs.values()) if (!j.finished && j.suspended) n++;
     return n;
   }
 
@@ -136,7 +143,7 @@ export class JobTracker {
     const state = jobState(job);
     const finished = isFinished(state);
     const before = this.#jobs.get(key);
-    this.#jobs.set(key, { phase: state.phase, finished });
+    this.#jobs.set(key, { phase: state.phase, finished, suspended: job.spec?.suspend === true });
     try {
       if (before?.phase !== state.phase || before.finished !== finished) this.#o.onChange?.(job, state);
       if (finished && before?.finished !== true) this.#o.onFinished?.(job, state);
