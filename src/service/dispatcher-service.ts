@@ -194,13 +194,10 @@ export class DispatcherService {
   }
 
   async #sampleDepth(): Promise<void> {
-    for (const r of this.#config.routes) {
-      // Depth is best effort; a Redis blip must not disturb anything else.
-      const depth = await this.#redis
-        .llen(r.source.type === 'redis-list' ? r.source.key : '')
-        .catch(() => undefined);
-      if (depth !== undefined && r.source.type === 'redis-list')
-        this.metrics.queueDepth.set({ route: r.name }, depth);
+    for (const r of this.#routes) {
+      // Best effort: a Redis blip must not disturb anything else.
+      const depth = await r.source?.depth().catch(() => undefined);
+      if (depth !== undefined) this.metrics.queueDepth.set({ route: r.name }, depth);
     }
   }
 
