@@ -2,11 +2,11 @@
 // kubeconfig, only the mounted ServiceAccount token, CA and namespace.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { runCli } from '../../src/cli/kjd.ts';
 import { jobNameFor } from '../../src/template/index.ts';
 import { testEnv } from '../support/env.ts';
-import { eventually, serviceAccountToken, useNamespace } from '../support/kube.ts';
+import { eventually, grantRole, SEED_001_RULES, serviceAccountToken, useNamespace } from '../support/kube.ts';
 import { emulatePod, type EmulatedPod } from '../support/pod-emulation.ts';
 import { capture } from '../support/capture.ts';
 
@@ -51,29 +51,7 @@ describe('kjd in a Pod under the seed-001 ServiceAccount', () => {
     "with the seed's Role: launch, list, get, patch, delete --cascade foreground",
     { timeout: 90_000 },
     async () => {
-      const rbac = testEnv().admin.makeApiClient(RbacAuthorizationV1Api);
-      await rbac.createNamespacedRole({
-        namespace: ns.name,
-        body: {
-          metadata: { name: 'job-robot' },
-          rules: [
-            { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-            {
-              apiGroups: ['batch', 'extensions'],
-              resources: ['jobs'],
-              verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-            },
-          ],
-        },
-      });
-      await rbac.createNamespacedRoleBinding({
-        namespace: ns.name,
-        body: {
-          metadata: { name: 'job-robot' },
-          subjects: [{ kind: 'ServiceAccount', name: 'job-robot', namespace: ns.name }],
-          roleRef: { kind: 'Role', name: 'job-robot', apiGroup: 'rbac.authorization.k8s.io' },
-        },
-      });
+      await grantRole(ns.name, 'job-robot', SEED_001_RULES);
       const name = jobNameFor('worker', 'item-42');
       const launched = await eventually('the RoleBinding to take effect', async () => {
         const r = await kjd('launch', '-f', example, '--set', 'CUSTOM_ID=42', '--id', 'item-42', '--wait');

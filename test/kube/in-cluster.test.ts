@@ -3,7 +3,7 @@
 // the missing permission and the fix, and a rotated token file picked up at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { podBehaviourAnnotations } from '../../harness/pod-behaviour.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { KubeForbiddenError, KubeInvalidError, KubeUnauthorizedError } from '../../src/kube/errors.ts';
@@ -11,7 +11,15 @@ import { jobState } from '../../src/kube/job-status.ts';
 import { JobOperations } from '../../src/kube/jobs.ts';
 import { waitForJob } from '../../src/kube/wait.ts';
 import { testEnv } from '../support/env.ts';
-import { apiStatus, eventually, isGone, kubeConfigForToken, useNamespace } from '../support/kube.ts';
+import {
+  apiStatus,
+  eventually,
+  grantRole,
+  isGone,
+  kubeConfigForToken,
+  SEED_001_RULES,
+  useNamespace,
+} from '../support/kube.ts';
 import { emulatePod, revocableToken } from '../support/pod-emulation.ts';
 
 const piJob = (name: string, outcome: 'never' | 'succeed' = 'never'): V1Job => ({
@@ -31,32 +39,6 @@ const piJob = (name: string, outcome: 'never' | 'succeed' = 'never'): V1Job => (
     },
   },
 });
-
-async function grantSeedRole(namespace: string): Promise<void> {
-  const rbac = testEnv().admin.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: 'job-robot' },
-      rules: [
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-        {
-          apiGroups: ['batch', 'extensions'],
-          resources: ['jobs'],
-          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-        },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'job-robot' },
-      subjects: [{ kind: 'ServiceAccount', name: 'job-robot', namespace }],
-      roleRef: { kind: 'Role', name: 'job-robot', apiGroup: 'rbac.authorization.k8s.io' },
-    },
-  });
-}
 
 describe('the kjd library in a Pod', () => {
   const ns = useNamespace('incluster');
@@ -127,7 +109,7 @@ describe('the kjd library in a Pod', () => {
     "seed 001's flow with the seed's Role: create, list, status, patch image, delete Foreground",
     { timeout: 90_000 },
     async () => {
-      await grantSeedRole(ns.name);
+      await grantRole(ns.name, 'job-robot', SEED_001_RULES);
       const { job, created } = await eventually('the RoleBinding to take effect', async () => {
         try {
           return await jobs.create(piJob('pi'));

@@ -3,13 +3,13 @@
 // (429 + Retry-After) instead of queueing. Also: list paging with continue.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api, FlowcontrolApiserverV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, FlowcontrolApiserverV1Api } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import { KubeTooManyRequestsError } from '../../src/kube/errors.ts';
 import { JobOperations } from '../../src/kube/jobs.ts';
 import type { RequestEvent } from '../../src/kube/transport.ts';
 import { testEnv } from '../support/env.ts';
-import { serviceAccountToken, useNamespace } from '../support/kube.ts';
+import { grantRole, serviceAccountToken, useNamespace } from '../support/kube.ts';
 import { emulatePod, type EmulatedPod } from '../support/pod-emulation.ts';
 
 describe('the transport under API Priority and Fairness', () => {
@@ -24,22 +24,12 @@ describe('the transport under API Priority and Fairness', () => {
       namespace: ns.name,
       body: { metadata: { name: 'throttled' } },
     });
-    const rbac = testEnv().admin.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createNamespacedRole({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'jobs' },
-        rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'create'] }],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'jobs' },
-        subjects: [{ kind: 'ServiceAccount', name: 'throttled', namespace: ns.name }],
-        roleRef: { kind: 'Role', name: 'jobs', apiGroup: 'rbac.authorization.k8s.io' },
-      },
-    });
+    await grantRole(
+      ns.name,
+      'throttled',
+      [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'create'] }],
+      'jobs',
+    );
     await flowcontrol().createPriorityLevelConfiguration({
       body: {
         metadata: { name: plName() },

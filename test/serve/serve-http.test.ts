@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { testEnv } from '../support/env.ts';
-import { eventually, serviceAccountToken, useNamespace } from '../support/kube.ts';
+import { eventually, grantRole, serviceAccountToken, useNamespace } from '../support/kube.ts';
 import { startServe, writeServeConfig, type ServeProcess } from '../support/serve.ts';
 
 const template = new URL('../../examples/demo-job.yaml', import.meta.url).pathname;
@@ -33,22 +33,9 @@ describe('kjd serve HTTP API', () => {
     for (const name of ['producer', 'nobody']) {
       await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name } } });
     }
-    const rbac = testEnv().admin.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createNamespacedRole({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'producer' },
-        rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'delete'] }],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'producer' },
-        subjects: [{ kind: 'ServiceAccount', name: 'producer', namespace: ns.name }],
-        roleRef: { kind: 'Role', name: 'producer', apiGroup: 'rbac.authorization.k8s.io' },
-      },
-    });
+    await grantRole(ns.name, 'producer', [
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'delete'] },
+    ]);
     producer = await serviceAccountToken(ns.name, 'producer');
     nobody = await serviceAccountToken(ns.name, 'nobody');
     const p = `h${randomBytes(3).toString('hex')}`;

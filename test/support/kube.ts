@@ -2,7 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before } from 'node:test';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
 import { KubeNotFoundError } from '../../src/kube/errors.ts';
 import { testEnv } from './env.ts';
 
@@ -102,4 +108,33 @@ export async function isGone(read: () => Promise<unknown>): Promise<boolean> {
     if (apiStatus(err)?.code === 404 || err instanceof KubeNotFoundError) return true;
     throw err;
   }
+}
+
+/** Seed 001's Role rules, verbatim. */
+export const SEED_001_RULES: V1PolicyRule[] = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: ['batch', 'extensions'],
+    resources: ['jobs'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+  },
+];
+
+/** A Role with `rules` and a RoleBinding of it to the ServiceAccount, both named `name`. */
+export async function grantRole(
+  namespace: string,
+  serviceAccount: string,
+  rules: V1PolicyRule[],
+  name = serviceAccount,
+): Promise<void> {
+  const rbac = testEnv().admin.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+      roleRef: { kind: 'Role', name, apiGroup: 'rbac.authorization.k8s.io' },
+    },
+  });
 }
