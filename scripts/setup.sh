@@ -2,7 +2,7 @@
 # Installs what a fresh machine lacks for kjd's demo and tests, idempotently:
 #   - Debian packages: redis-server (the test Redis), openssl (the test PKI)
 #   - npm packages (npm ci), including the Node 24 binary from the `node` package
-#   - the local control plane, built from upstream Go modules into
+#   - the local control plane and helm, built from upstream Go modules into
 #     ~/.cache/kube-job-dispatcher (20-40 min the first time, then cached)
 # Needs: Go >= 1.26 with the module proxy, npm, and root (or sudo) for apt.
 set -euo pipefail
@@ -31,5 +31,5 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
 fi
 
 step "control plane binaries (cached by version)"
-bash controlplane/build.sh >/dev/null
+bash controlplane/build.sh --helm >/dev/null
 step "ready in $((SECONDS - t0)) s"
