@@ -81,6 +81,10 @@ export class DispatcherService {
       ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
       ...(k.context !== undefined ? { context: k.context } : {}),
       ...(k.namespace !== undefined ? { namespace: k.namespace } : {}),
+      // Where the Pod's ServiceAccount files are (tests emulate a Pod in a temp dir).
+      ...(deps.env.KJD_SERVICE_ACCOUNT_DIR !== undefined
+        ? { serviceAccountDir: deps.env.KJD_SERVICE_ACCOUNT_DIR }
+        : {}),
       transport: {
         rateLimit: { qps: k.qps, burst: k.burst },
         onRequest: (e) => {

@@ -42,7 +42,12 @@ export async function writeServeConfig(
   return file;
 }
 
-export async function startServe(configFile: string, dir: string, replicaId: string): Promise<ServeProcess> {
+export async function startServe(
+  configFile: string,
+  dir: string,
+  replicaId: string,
+  options: { env?: Record<string, string>; waitFor?: 'ready' | 'listening' } = {},
+): Promise<ServeProcess> {
   const [port] = await freePorts(1);
   const url = `http://127.0.0.1:${port ?? 0}`;
   const logFile = join(dir, `${replicaId}.log`);
@@ -52,6 +57,7 @@ export async function startServe(configFile: string, dir: string, replicaId: str
     [bin, 'serve', '--config', configFile, '--listen', `127.0.0.1:${port ?? 0}`, '--replica-id', replicaId],
     {
       stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...options.env },
     },
   );
   closeSync(fd);
@@ -68,8 +74,9 @@ export async function startServe(configFile: string, dir: string, replicaId: str
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`kjd serve exited ${child.exitCode}:\n${proc.logs()}`);
+    // 'listening': any answer will do (a test that expects /readyz to fail).
     const ok = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
+      (r) => r.ok || options.waitFor === 'listening',
       () => false,
     );
     if (ok) return proc;
