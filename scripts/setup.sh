@@ -2,6 +2,7 @@
 # Installs what a fresh machine lacks for kjd's demo and tests, idempotently:
 #   - Debian packages: redis-server (the test Redis), openssl (the test PKI)
 #   - npm packages (npm ci), including the Node 24 binary from the `node` package
+#   - Python's `kubernetes` client in a venv (the seed-001-style peer)
 #   - the local control plane and helm, built from upstream Go modules into
 #     ~/.cache/kube-job-dispatcher (20-40 min the first time, then cached)
 # Needs: Go >= 1.26 with the module proxy, npm, and root (or sudo) for apt.
@@ -28,6 +29,14 @@ fi
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The seeds' own clients, run by the deploy tests: Python's `kubernetes` in a
+# venv outside the repo (seed 001's program), client-go (seed 000's, built by Go).
+venv="${KJD_CACHE_DIR:-$HOME/.cache/kube-job-dispatcher}/python-kubernetes-37.0.2"
+if [ ! -x "$venv/bin/python" ]; then
+  step "python venv with kubernetes 37.0.2"
+  python3 -m venv "$venv.tmp" && "$venv.tmp/bin/pip" install -q --disable-pip-version-check kubernetes==37.0.2 && mv "$venv.tmp" "$venv"
 fi
 
 step "control plane binaries (cached by version)"
