@@ -40,6 +40,8 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   /** Unfinished Jobs kjd manages right now. */
   readonly activeJobs: () => number;
+  /** False until the count above is known (the first list): no item is taken before. */
+  readonly synced?: () => boolean;
   /** Called as soon as a Job exists for an item (it counts as active from then on). */
   readonly onCreated?: (job: V1Job) => void;
 }
@@ -129,6 +131,10 @@ export class Dispatcher {
   /** Waits until a create may start; false when stopping. */
   async #hasCapacity(signal: AbortSignal): Promise<boolean> {
     const { maxInFlightCreates, maxActiveJobs } = this.#d.limits;
+    while (this.#d.synced?.() === false) {
+      await sleep(50, signal).catch(() => undefined);
+      if (signal.aborted) return false;
+    }
     while (
       this.#inFlight.size >= maxInFlightCreates ||
       this.#d.activeJobs() + this.#inFlight.size >= maxActiveJobs

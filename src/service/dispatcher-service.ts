@@ -139,6 +139,7 @@ export class DispatcherService {
       metrics: this.metrics,
       logger: this.#log.child({ component: 'dispatcher' }),
       activeJobs: () => this.#tracker.active,
+      synced: () => this.#tracker.synced,
       onCreated: (job) => {
         this.#tracker.track(job);
       },

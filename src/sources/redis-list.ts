@@ -41,16 +41,18 @@ interface Envelope {
 
 // Replace one element of a list atomically (LSET needs an index we do not know).
 const REPLACE = `if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then redis.call('LPUSH', KEYS[1], ARGV[2]) return 1 end return 0`;
-// Move every element of a dead replica's processing list back to the queue's consumer end.
-const RECOVER = `local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end redis.call('SREM', KEYS[3], ARGV[1]) return n`;
+// Move every element of a dead replica's processing list back to the queue's
+// consumer end. KEYS[4], its heartbeat, is checked inside the script: a
+// replica that came back between our check and this move keeps its items.
+const RECOVER = `if KEYS[4] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then return 0 end local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end redis.call('SREM', KEYS[3], ARGV[1]) return n`;
 
 export class RedisListSource implements WorkSource {
   readonly name: string;
   readonly #o: Required<RedisListSourceOptions>;
   readonly #processing: string;
   readonly #replicas: string;
-  /** requestId -> the envelope as stored, for LREM on ack. */
-  readonly #held = new Map<string, string>();
+  /** Each delivery (not each request id: a producer may send one id twice) -> its envelope as stored. */
+  readonly #held = new Map<WorkItem, string>();
   #timers: NodeJS.Timeout[] = [];
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -78,8 +80,17 @@ export class RedisListSource implements WorkSource {
   }
 
   async #start(): Promise<void> {
+    // A restart under the same replica id: what the previous run held goes back first.
+    await this.#o.redis.eval(
+      RECOVER,
+      4,
+      this.#processing,
+      this.#o.key,
+      this.#replicas,
+      '',
+      this.#o.replicaId,
+    );
     await this.#heartbeat();
-    await this.#o.redis.sadd(this.#replicas, this.#o.replicaId);
     await this.recoverDeadReplicas();
     const beat = setInterval(() => void this.#heartbeat().catch(() => undefined), this.#o.heartbeatTtlMs / 3);
     const recover = setInterval(
@@ -91,13 +102,13 @@ export class RedisListSource implements WorkSource {
     this.#timers = [beat, recover];
   }
 
+  /** Also re-registers: a replica once taken for dead (a Redis outage) must be findable again. */
   async #heartbeat(): Promise<void> {
-    await this.#o.redis.set(
-      heartbeatKey(this.#o.key, this.#o.replicaId),
-      String(Date.now()),
-      'PX',
-      this.#o.heartbeatTtlMs,
-    );
+    await this.#o.redis
+      .multi()
+      .set(heartbeatKey(this.#o.key, this.#o.replicaId), String(Date.now()), 'PX', this.#o.heartbeatTtlMs)
+      .sadd(this.#replicas, this.#o.replicaId)
+      .exec();
   }
 
   /** Moves the processing lists of replicas whose heartbeat expired back to the queue. Returns items moved. */
@@ -107,7 +118,15 @@ export class RedisListSource implements WorkSource {
     for (const replica of await redis.smembers(this.#replicas)) {
       if (replica === this.#o.replicaId || (await redis.exists(heartbeatKey(key, replica))) === 1) continue;
       moved += Number(
-        await redis.eval(RECOVER, 3, processingKey(key, replica), key, this.#replicas, replica),
+        await redis.eval(
+          RECOVER,
+          4,
+          processingKey(key, replica),
+          key,
+          this.#replicas,
+          heartbeatKey(key, replica),
+          replica,
+        ),
       );
     }
     return moved;
@@ -143,25 +162,27 @@ export class RedisListSource implements WorkSource {
       takenAtMs: Date.now(),
     };
     const stored = JSON.stringify(envelope);
-    await this.#o.redis.eval(REPLACE, 1, this.#processing, raw, stored);
-    this.#held.set(envelope.id, stored);
-    return {
+    // 0: another replica took this list for dead and put the item back meanwhile; it is not ours.
+    if (Number(await this.#o.redis.eval(REPLACE, 1, this.#processing, raw, stored)) === 0) return undefined;
+    const item: WorkItem = {
       requestId: envelope.id,
       payload: envelope.payload,
       attempts: envelope.attempts,
       receivedAtMs: envelope.takenAtMs,
     };
+    this.#held.set(item, stored);
+    return item;
   }
 
   async ack(item: WorkItem): Promise<void> {
-    const stored = this.#held.get(item.requestId);
+    const stored = this.#held.get(item);
     if (stored === undefined) return;
     await this.#o.redis.lrem(this.#processing, 1, stored);
-    this.#held.delete(item.requestId);
+    this.#held.delete(item);
   }
 
   async deadLetter(item: WorkItem, why: DeadLetter): Promise<void> {
-    const stored = this.#held.get(item.requestId);
+    const stored = this.#held.get(item);
     const record = JSON.stringify({
       requestId: item.requestId,
       payload: item.payload,
@@ -174,7 +195,7 @@ export class RedisListSource implements WorkSource {
     const tx = this.#o.redis.multi().lpush(this.#o.deadLetterKey, record);
     if (stored !== undefined) tx.lrem(this.#processing, 1, stored);
     await tx.exec();
-    this.#held.delete(item.requestId);
+    this.#held.delete(item);
   }
 
   depth(): Promise<number> {
@@ -189,7 +210,15 @@ export class RedisListSource implements WorkSource {
   async #stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     // Unacknowledged items go back to the queue's consumer end for the next taker.
-    await this.#o.redis.eval(RECOVER, 3, this.#processing, this.#o.key, this.#replicas, this.#o.replicaId);
+    await this.#o.redis.eval(
+      RECOVER,
+      4,
+      this.#processing,
+      this.#o.key,
+      this.#replicas,
+      '',
+      this.#o.replicaId,
+    );
     await this.#o.redis.del(heartbeatKey(this.#o.key, this.#o.replicaId));
     this.#held.clear();
   }

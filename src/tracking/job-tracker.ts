@@ -99,6 +99,9 @@ export class JobTracker {
   }
 
   async #relist(namespace: string): Promise<string | undefined> {
+    // Only Jobs known before this list started may be forgotten: one created
+    // (and tracked) while the list was in flight is simply not in it yet.
+    const knownBefore = new Set([...this.#jobs.keys()].filter((k) => k.startsWith(`${namespace}/`)));
     const page = await this.#o.jobs.list({ namespace, labelSelector: SELECTOR, limit: 500 });
     const seen = new Set<string>();
     let rv = page.resourceVersion;
@@ -115,8 +118,7 @@ export class JobTracker {
       token = next.continue;
     }
     for (const job of items) seen.add(this.#observe(job));
-    for (const key of [...this.#jobs.keys()])
-      if (key.startsWith(`${namespace}/`) && !seen.has(key)) this.#jobs.delete(key);
+    for (const key of knownBefore) if (!seen.has(key)) this.#jobs.delete(key);
     return rv;
   }
 

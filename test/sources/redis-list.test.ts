@@ -134,6 +134,34 @@ describe('RedisListSource', () => {
     assert.equal(a.length + b.length, 200);
   });
 
+  test('the same producer id sent twice: each delivery is acknowledged on its own', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"id":"dup","n":1}', '{"id":"dup","n":1}');
+    const s = source(key, 'a');
+    await s.start();
+    const first = await s.next(signal());
+    const second = await s.next(signal());
+    assert.ok(first && second);
+    await s.ack(first);
+    await s.ack(second);
+    assert.equal(await r.llen(`${key}:processing:a`), 0, 'no envelope left behind');
+    await s.stop();
+  });
+
+  test('a replica restarted under the same id takes back what its last run held', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"n":1}');
+    const crashed = source(key, 'same');
+    const held = await crashed.next(signal()); // taken, never acknowledged: the process "dies"
+    const restarted = source(key, 'same');
+    await restarted.start();
+    const again = await restarted.next(signal());
+    assert.equal(again?.requestId, held?.requestId);
+    await restarted.stop();
+  });
+
   test('an aborted signal takes nothing', async () => {
     const key = queue();
     await conn().lpush(key, '{}');
