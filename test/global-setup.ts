@@ -2,10 +2,11 @@
 // test file reads their coordinates from the environment (test/support/env.ts)
 // and works in its own namespace / key prefix. Set KJD_TEST_KUBECONFIG (and
 // KJD_TEST_REDIS_URL) to reuse a cluster from `npm run cluster:up` instead.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../harness/cluster/local-cluster.ts';
+import { stateDir } from '../harness/paths.ts';
 import { startLocalRedis, type LocalRedis } from '../harness/redis.ts';
 
 let cluster: LocalCluster | undefined;
@@ -16,7 +17,21 @@ const log = (m: string) => {
   process.stderr.write(`[test-env] ${m}\n`);
 };
 
+/** Logs of earlier test clusters are kept for debugging, until the next run: drop those no longer running. */
+async function pruneOldTestClusters(): Promise<void> {
+  const root = join(stateDir(), 'clusters');
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith('test-'))) {
+    const running = await access(join(root, name, 'state.json')).then(
+      () => true,
+      () => false,
+    );
+    if (!running) await rm(join(root, name), { recursive: true, force: true });
+  }
+}
+
 export async function globalSetup(): Promise<void> {
+  await pruneOldTestClusters();
   if (process.env.KJD_TEST_KUBECONFIG === undefined) {
     const started = Date.now();
     cluster = await startLocalCluster({ name: `test-${process.pid}`, log });
