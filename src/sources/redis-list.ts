@@ -81,15 +81,7 @@ export class RedisListSource implements WorkSource {
 
   async #start(): Promise<void> {
     // A restart under the same replica id: what the previous run held goes back first.
-    await this.#o.redis.eval(
-      RECOVER,
-      4,
-      this.#processing,
-      this.#o.key,
-      this.#replicas,
-      '',
-      this.#o.replicaId,
-    );
+    await this.#handBackOwn();
     await this.#heartbeat();
     await this.recoverDeadReplicas();
     const beat = setInterval(() => void this.#heartbeat().catch(() => undefined), this.#o.heartbeatTtlMs / 3);
@@ -207,9 +199,8 @@ export class RedisListSource implements WorkSource {
     return this.#stopped;
   }
 
-  async #stop(): Promise<void> {
-    for (const t of this.#timers) clearInterval(t);
-    // Unacknowledged items go back to the queue's consumer end for the next taker.
+  /** Moves this replica's processing list back to the queue's consumer end (no heartbeat check: it is ours). */
+  async #handBackOwn(): Promise<void> {
     await this.#o.redis.eval(
       RECOVER,
       4,
@@ -219,6 +210,12 @@ export class RedisListSource implements WorkSource {
       '',
       this.#o.replicaId,
     );
+  }
+
+  async #stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    // Unacknowledged items go back to the queue's consumer end for the next taker.
+    await this.#handBackOwn();
     await this.#o.redis.del(heartbeatKey(this.#o.key, this.#o.replicaId));
     this.#held.clear();
   }
