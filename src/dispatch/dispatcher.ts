@@ -14,6 +14,9 @@ import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
 import { handleItem, type ItemOutcome } from './handle-item.ts';
 
+/** Items taken from a source in one go, at most. */
+const MAX_BATCH = 32;
+
 export interface Route {
   readonly name: string;
   /** Absent for HTTP routes: their items arrive through submit(). */
@@ -107,25 +110,41 @@ export class Dispatcher {
     const log = this.#d.logger.child({ route: route.name });
     while (!signal.aborted) {
       if (!(await this.#hasCapacity(signal))) continue;
-      let item: WorkItem | undefined;
+      let items: readonly WorkItem[];
       try {
-        item = await source.next(signal);
+        items = await this.#take(source, signal);
       } catch (err) {
         log.error({ err }, 'reading the source failed; retrying');
         await sleep(1000, signal).catch(() => undefined);
         continue;
       }
-      if (item === undefined) continue;
-      this.#d.metrics.itemsReceived.inc({ route: route.name });
-      const task = this.#process(route, source, item, log.child({ requestId: item.requestId })).finally(
-        () => {
-          this.#inFlight.delete(task);
-          this.#d.metrics.inFlight.set(this.#inFlight.size);
-        },
-      );
-      this.#inFlight.add(task);
-      this.#d.metrics.inFlight.set(this.#inFlight.size);
+      for (const item of items) this.#begin(route, source, item, log);
     }
+  }
+
+  /** As many items as there is room for (one when the source cannot batch). */
+  async #take(source: WorkSource, signal: AbortSignal): Promise<readonly WorkItem[]> {
+    if (source.nextBatch === undefined) {
+      const item = await source.next(signal);
+      return item === undefined ? [] : [item];
+    }
+    const { maxInFlightCreates, maxActiveJobs } = this.#d.limits;
+    const room = Math.min(
+      MAX_BATCH,
+      maxInFlightCreates - this.#inFlight.size,
+      maxActiveJobs - this.#d.activeJobs() - this.#inFlight.size,
+    );
+    return source.nextBatch(Math.max(1, room), signal);
+  }
+
+  #begin(route: Route, source: WorkSource, item: WorkItem, log: Logger): void {
+    this.#d.metrics.itemsReceived.inc({ route: route.name });
+    const task = this.#process(route, source, item, log.child({ requestId: item.requestId })).finally(() => {
+      this.#inFlight.delete(task);
+      this.#d.metrics.inFlight.set(this.#inFlight.size);
+    });
+    this.#inFlight.add(task);
+    this.#d.metrics.inFlight.set(this.#inFlight.size);
   }
 
   /** Waits until a create may start; false when stopping. */

@@ -1,6 +1,7 @@
 // Which of the permissions kjd needs does the current identity have in a
 // namespace? One SelfSubjectAccessReview per verb/resource (allowed for every
 // authenticated user), and the minimal Role that grants what is missing.
+import type { V1SelfSubjectAccessReview } from '@kubernetes/client-node';
 import type { KubeClient } from './client.ts';
 
 export interface Permission {
@@ -38,21 +39,26 @@ export async function checkAccess(
 ): Promise<AccessResult[]> {
   return Promise.all(
     permissions.map(async (p) => {
-      const review = await client.authorization.createSelfSubjectAccessReview({
-        body: {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SelfSubjectAccessReview',
-          spec: {
-            resourceAttributes: {
-              namespace,
-              group: p.group,
-              resource: p.resource,
-              verb: p.verb,
-              ...(p.subresource !== undefined ? { subresource: p.subresource } : {}),
+      const review = await client.call<V1SelfSubjectAccessReview>(
+        'POST',
+        '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+        {
+          idempotent: true,
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                namespace,
+                group: p.group,
+                resource: p.resource,
+                verb: p.verb,
+                ...(p.subresource !== undefined ? { subresource: p.subresource } : {}),
+              },
             },
           },
         },
-      });
+      );
       const reason = review.status?.reason;
       return { ...p, allowed: review.status?.allowed === true, ...(reason ? { reason } : {}) };
     }),

@@ -5,7 +5,8 @@
 // one error lists every place that was looked at.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node';
+import { createRequire } from 'node:module';
+import type { Cluster, KubeConfig, User } from '@kubernetes/client-node';
 import { KjdError, type ErrorCategory } from '../errors.ts';
 import {
   KubeConfigCredentials,
@@ -110,7 +111,19 @@ function kubeconfigFiles(
   return [];
 }
 
+/**
+ * client-node's kubeconfig reader (merging, exec plugins, auth providers) is
+ * loaded only when a kubeconfig is used: importing the package loads every
+ * generated model, which in a Pod (in-cluster) would cost start-up time and
+ * memory for nothing.
+ */
+function kubeConfigClass(): typeof KubeConfig {
+  const load = createRequire(import.meta.url);
+  return (load('@kubernetes/client-node') as { KubeConfig: typeof KubeConfig }).KubeConfig;
+}
+
 function fromKubeconfig(files: readonly string[], options: ConnectOptions): Connection {
+  const KubeConfig = kubeConfigClass();
   const kc = new KubeConfig();
   try {
     files.forEach((file, i) => {

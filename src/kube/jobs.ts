@@ -1,8 +1,8 @@
 // The Job lifecycle: create (idempotent per request id), get, list, patch,
 // delete, and the Job's Pods. Everything goes through the shared KubeClient.
-import { PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { KjdError, type ErrorCategory } from '../errors.ts';
-import type { KubeClient } from './client.ts';
+import { apiPath, type KubeClient } from './client.ts';
 import { KubeConflictError } from './errors.ts';
 import { JOB_NAME_POD_LABEL, ANNOTATION_REQUEST_ID } from './labels.ts';
 
@@ -37,10 +37,18 @@ export interface ListPage {
 }
 
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
-  merge: PatchStrategy.MergePatch,
-  strategic: PatchStrategy.StrategicMergePatch,
-  json: PatchStrategy.JsonPatch,
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
 };
+
+/** A list as the API server sends it (client-node's types rename `continue` to `_continue`). */
+interface WireList<T> {
+  readonly items: T[];
+  readonly metadata?: { readonly continue?: string; readonly resourceVersion?: string };
+}
+
+const jobsPath = (namespace: string, name?: string) => apiPath('batch/v1', namespace, 'jobs', name);
 
 export class JobOperations {
   readonly #client: KubeClient;
@@ -61,11 +69,9 @@ export class JobOperations {
   async create(job: V1Job, options: { namespace?: string; dryRun?: boolean } = {}): Promise<CreateResult> {
     const namespace = this.#ns(options.namespace ?? job.metadata?.namespace);
     try {
-      const created = await this.#client.batch.createNamespacedJob({
-        namespace,
+      const created = await this.#client.call<V1Job>('POST', jobsPath(namespace), {
         body: job,
-        ...(options.dryRun === true ? { dryRun: 'All' } : {}),
-        fieldValidation: 'Strict',
+        query: { fieldValidation: 'Strict', dryRun: options.dryRun === true ? 'All' : undefined },
       });
       return { job: created, created: true };
     } catch (err) {
@@ -81,21 +87,18 @@ export class JobOperations {
 
   /** The Job with its status (`get jobs`; does not need the jobs/status subresource). */
   get(name: string, namespace?: string): Promise<V1Job> {
-    return this.#client.batch.readNamespacedJob({ name, namespace: this.#ns(namespace) });
+    return this.#client.call<V1Job>('GET', jobsPath(this.#ns(namespace), name));
   }
 
   async list(
     options: { namespace?: string; labelSelector?: string; limit?: number; continue?: string } = {},
   ): Promise<ListPage> {
-    const page = await this.#client.batch.listNamespacedJob({
-      namespace: this.#ns(options.namespace),
-      ...(options.labelSelector !== undefined ? { labelSelector: options.labelSelector } : {}),
-      ...(options.limit !== undefined ? { limit: options.limit } : {}),
-      ...(options.continue !== undefined ? { _continue: options.continue } : {}),
+    const page = await this.#client.call<WireList<V1Job>>('GET', jobsPath(this.#ns(options.namespace)), {
+      query: { labelSelector: options.labelSelector, limit: options.limit, continue: options.continue },
     });
     return {
       items: page.items,
-      ...(page.metadata?._continue ? { continue: page.metadata._continue } : {}),
+      ...(page.metadata?.continue ? { continue: page.metadata.continue } : {}),
       ...(page.metadata?.resourceVersion ? { resourceVersion: page.metadata.resourceVersion } : {}),
     };
   }
@@ -118,10 +121,10 @@ export class JobOperations {
 
   /** Merge patch by default. A JSON merge patch replaces lists whole; `strategic` merges containers by name. */
   patch(name: string, body: unknown, options: { namespace?: string; type?: PatchType } = {}): Promise<V1Job> {
-    return this.#client.batch.patchNamespacedJob(
-      { name, namespace: this.#ns(options.namespace), body },
-      setHeaderOptions('Content-Type', PATCH_CONTENT_TYPES[options.type ?? 'merge']),
-    );
+    return this.#client.call<V1Job>('PATCH', jobsPath(this.#ns(options.namespace), name), {
+      body,
+      contentType: PATCH_CONTENT_TYPES[options.type ?? 'merge'],
+    });
   }
 
   /**
@@ -157,19 +160,18 @@ export class JobOperations {
     name: string,
     options: { namespace?: string; propagation?: Propagation; gracePeriodSeconds?: number } = {},
   ): Promise<void> {
-    await this.#client.batch.deleteNamespacedJob({
-      name,
-      namespace: this.#ns(options.namespace),
-      propagationPolicy: options.propagation ?? 'Background',
-      ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
+    await this.#client.call('DELETE', jobsPath(this.#ns(options.namespace), name), {
+      query: {
+        propagationPolicy: options.propagation ?? 'Background',
+        gracePeriodSeconds: options.gracePeriodSeconds,
+      },
     });
   }
 
   /** The Job's Pods, oldest first. */
   async pods(name: string, namespace?: string): Promise<V1Pod[]> {
-    const list = await this.#client.core.listNamespacedPod({
-      namespace: this.#ns(namespace),
-      labelSelector: `${JOB_NAME_POD_LABEL}=${name}`,
+    const list = await this.#client.call<WireList<V1Pod>>('GET', apiPath('v1', this.#ns(namespace), 'pods'), {
+      query: { labelSelector: `${JOB_NAME_POD_LABEL}=${name}` },
     });
     const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
     return [...list.items].sort((a, b) => created(a) - created(b));

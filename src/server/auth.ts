@@ -4,6 +4,7 @@
 // never lets anyone do more through it than RBAC lets them do themselves.
 // Decisions are cached for 10 s per token, namespace and verb.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
 import type { MiddlewareHandler } from 'hono';
 import type { KubeClient } from '../kube/client.ts';
 import { HttpError } from './http-errors.ts';
@@ -65,19 +66,29 @@ async function review(
   namespace: string,
   verb: string,
 ): Promise<{ allowed: boolean; user: string }> {
-  const tr = await client.authentication.createTokenReview({ body: { spec: { token } } });
+  const tr = await client.call<V1TokenReview>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+    idempotent: true,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
+  });
   const user = tr.status?.user;
   if (tr.status?.authenticated !== true || user?.username === undefined) return { allowed: false, user: '' };
-  const sar = await client.authorization.createSubjectAccessReview({
-    body: {
-      spec: {
-        user: user.username,
-        ...(user.groups !== undefined ? { groups: user.groups } : {}),
-        ...(user.uid !== undefined ? { uid: user.uid } : {}),
-        ...(user.extra !== undefined ? { extra: user.extra } : {}),
-        resourceAttributes: { namespace, verb, group: 'batch', resource: 'jobs' },
+  const sar = await client.call<V1SubjectAccessReview>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+    {
+      idempotent: true,
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: user.username,
+          ...(user.groups !== undefined ? { groups: user.groups } : {}),
+          ...(user.uid !== undefined ? { uid: user.uid } : {}),
+          ...(user.extra !== undefined ? { extra: user.extra } : {}),
+          resourceAttributes: { namespace, verb, group: 'batch', resource: 'jobs' },
+        },
       },
     },
-  });
+  );
   return { allowed: sar.status?.allowed === true, user: user.username };
 }

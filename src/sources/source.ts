@@ -35,6 +35,11 @@ export interface WorkSource {
   start(): Promise<void>;
   /** The next item, waiting up to the source's block time; undefined if none came or `signal` aborted. */
   next(signal: AbortSignal): Promise<WorkItem | undefined>;
+  /**
+   * Optional: up to `max` items at once when they are waiting (fewer round
+   * trips under load), else as next(). Same contract as next() per item.
+   */
+  nextBatch?(max: number, signal: AbortSignal): Promise<WorkItem[]>;
   /** The Job exists: the item leaves the store. */
   ack(item: WorkItem): Promise<void>;
   /** The item can never become a Job: move it, with the reason, to the dead-letter place next to its queue. */

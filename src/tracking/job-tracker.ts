@@ -29,7 +29,10 @@ const SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`;
 export class JobTracker {
   readonly #o: JobTrackerOptions;
   /** namespace/name -> the phase last seen and whether it was finished. */
-  readonly #jobs = new Map<string, { phase: string; finished: boolean; suspended: boolean }>();
+  readonly #jobs = new Map<string, Tracked>();
+  /** Kept with every change to #jobs: read per item taken, they must not cost a scan of 10 000 Jobs. */
+  #active = 0;
+  #queued = 0;
   readonly #synced = new Set<string>();
   readonly #stop = new AbortController();
   #loops: Promise<void>[] = [];
@@ -40,16 +43,12 @@ export class JobTracker {
 
   /** Unfinished Jobs kjd manages, not counting suspended ones (queued in Kueue). */
   get active(): number {
-    let n = 0;
-    for (const j of this.#jobs.values()) if (!j.finished && !j.suspended) n++;
-    return n;
+    return this.#active;
   }
 
   /** Suspended, unfinished Jobs: waiting for admission (Kueue). */
   get queued(): number {
-    let n = 0;
-    for (const j of this.#jobs.values()) if (!j.finished && j.suspended) n++;
-    return n;
+    return this.#queued;
   }
 
   get tracked(): number {
@@ -102,23 +101,22 @@ export class JobTracker {
     // Only Jobs known before this list started may be forgotten: one created
     // (and tracked) while the list was in flight is simply not in it yet.
     const knownBefore = new Set([...this.#jobs.keys()].filter((k) => k.startsWith(`${namespace}/`)));
-    const page = await this.#o.jobs.list({ namespace, labelSelector: SELECTOR, limit: 500 });
     const seen = new Set<string>();
-    let rv = page.resourceVersion;
-    const items = [...page.items];
-    for (let token = page.continue; token !== undefined;) {
-      const next = await this.#o.jobs.list({
+    let rv: string | undefined;
+    let token: string | undefined;
+    // Page by page: holding every Job of a large namespace at once is what made memory peak.
+    do {
+      const page = await this.#o.jobs.list({
         namespace,
         labelSelector: SELECTOR,
         limit: 500,
-        continue: token,
+        ...(token !== undefined ? { continue: token } : {}),
       });
-      items.push(...next.items);
-      rv = next.resourceVersion ?? rv;
-      token = next.continue;
-    }
-    for (const job of items) seen.add(this.#observe(job));
-    for (const key of knownBefore) if (!seen.has(key)) this.#jobs.delete(key);
+      for (const job of page.items) seen.add(this.#observe(job));
+      rv = page.resourceVersion ?? rv;
+      token = page.continue;
+    } while (token !== undefined);
+    for (const key of knownBefore) if (!seen.has(key)) this.#forget(key);
     return rv;
   }
 
@@ -133,11 +131,22 @@ export class JobTracker {
       })) {
         rv = ev.object.metadata?.resourceVersion ?? rv;
         if (ev.type === 'BOOKMARK') continue;
-        if (ev.type === 'DELETED') this.#jobs.delete(keyOf(ev.object));
+        if (ev.type === 'DELETED') this.#forget(keyOf(ev.object));
         else this.#observe(ev.object);
       }
       if (signal.aborted) return;
     }
+  }
+
+  #forget(key: string): void {
+    this.#count(this.#jobs.get(key), -1);
+    this.#jobs.delete(key);
+  }
+
+  #count(j: Tracked | undefined, by: 1 | -1): void {
+    if (j === undefined || j.finished) return;
+    if (j.suspended) this.#queued += by;
+    else this.#active += by;
   }
 
   #observe(job: V1Job): string {
@@ -145,7 +154,10 @@ export class JobTracker {
     const state = jobState(job);
     const finished = isFinished(state);
     const before = this.#jobs.get(key);
-    this.#jobs.set(key, { phase: state.phase, finished, suspended: job.spec?.suspend === true });
+    const now: Tracked = { phase: state.phase, finished, suspended: job.spec?.suspend === true };
+    this.#count(before, -1);
+    this.#count(now, 1);
+    this.#jobs.set(key, now);
     try {
       if (before?.phase !== state.phase || before.finished !== finished) this.#o.onChange?.(job, state);
       if (finished && before?.finished !== true) this.#o.onFinished?.(job, state);
@@ -154,6 +166,12 @@ export class JobTracker {
     }
     return key;
   }
+}
+
+interface Tracked {
+  readonly phase: string;
+  readonly finished: boolean;
+  readonly suspended: boolean;
 }
 
 const keyOf = (job: V1Job) => `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 
 const cacheDir = process.env.KJD_CACHE_DIR ?? join(homedir(), '.cache', 'kube-job-dispatcher');
-const hadolint = join(cacheDir, 'python-kubernetes-37.0.2', 'bin', 'hadolint');
+const hadolint = join(cacheDir, 'python-peers', 'bin', 'hadolint');
 
 test('the Dockerfile passes hadolint with no findings', async () => {
   const dockerfile = new URL('../../Dockerfile', import.meta.url).pathname;

@@ -19,7 +19,7 @@ import { emulatePod, type EmulatedPod } from '../support/pod-emulation.ts';
 const run = promisify(execFile);
 const FULLNAME = 'kjd-kube-job-dispatcher';
 const cacheDir = process.env.KJD_CACHE_DIR ?? join(homedir(), '.cache', 'kube-job-dispatcher');
-const python = join(cacheDir, 'python-kubernetes-37.0.2', 'bin', 'python');
+const python = join(cacheDir, 'python-peers', 'bin', 'python');
 const clients = new URL('../clients/', import.meta.url).pathname;
 
 describe("the seeds' clients under the chart's ServiceAccount", () => {

@@ -35,7 +35,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
         ...(ctx.globals.namespace !== undefined ? { namespace: ctx.globals.namespace } : {}),
         ...(flags.insecureNoAuth === true ? { noAuth: true } : {}),
       });
-      const logger = pino({ level: flags.logLevel, base: { replica: flags.replicaId } });
+      // Asynchronous stdout: a log line per item must not cost a blocking write
+      // each; what is buffered is flushed when the service stops.
+      const destination = pino.destination({ dest: 1, sync: false });
+      const logger = pino({ level: flags.logLevel, base: { replica: flags.replicaId } }, destination);
       const service = await DispatcherService.create(config, {
         logger,
         env: ctx.io.env,
@@ -53,9 +56,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await service.start();
       } catch (err) {
         await service.stop();
+        destination.flushSync();
         throw err;
       }
       logger.info({ url: service.url, replicaId: service.replicaId }, 'kjd serve running');
       await stopped;
+      destination.flushSync();
     });
 }

@@ -1,0 +1,85 @@
+// One contender, one repetition: N items in, N Jobs out, every Job's
+// appearance stamped by the same watch; throughput, latency, and the cost to
+// the contender and to the API server over exactly that window.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContenderContext, ContenderSpec } from './contenders.ts';
+import { createNamespace } from './environment.ts';
+import { JobObserver, now } from './observer.ts';
+import { cpuSeconds, memoryMB } from './proc.ts';
+import type { ContenderRun } from './results.ts';
+import { cdf, percentiles, round, throughput } from './stats.ts';
+
+export async function measureContender(
+  spec: ContenderSpec,
+  ctx: ContenderContext,
+  namespace: string,
+  items: number,
+  log: (m: string) => void,
+): Promise<ContenderRun> {
+  const ns = await createNamespace(ctx.env, namespace);
+  const observer = new JobObserver(ctx.env.admin, ns.name);
+  await observer.start();
+  const running = await spec.start(ns, ctx, items);
+  try {
+    const ids = Array.from({ length: items }, (_, i) => `i${String(i)}`);
+    const pid = running.process.pid;
+    const cpu0 = cpuSeconds(pid);
+    const api0 = cpuSeconds(ctx.env.apiserverPid);
+    const t0 = now();
+    const sent = await running.feed(ids);
+    // A slow contender still gets 20 items/s worth of time before it is cut off.
+    const limitMs = 30_000 + items * 50;
+    await observer
+      .until(() => observer.created.size >= items, limitMs, `${String(items)} Jobs`)
+      .catch((err: unknown) => {
+        log(`${spec.name}: ${(err as Error).message}; ${String(observer.created.size)} Jobs seen`);
+      });
+    const t1 = now();
+    const cpu = cpuSeconds(pid) - cpu0;
+    const api = cpuSeconds(ctx.env.apiserverPid) - api0;
+    const mem = memoryMB(pid);
+    await sleep(1000); // a late duplicate would show up here
+    return summarize(spec, ids, sent, observer.created, {
+      cpu,
+      api,
+      peakRss: mem.peak,
+      wall: (t1 - t0) / 1000,
+    });
+  } finally {
+    await running.stop();
+    await observer.stop();
+    await ns.remove();
+  }
+}
+
+function summarize(
+  spec: ContenderSpec,
+  ids: readonly string[],
+  sent: ReadonlyMap<string, number>,
+  seen: ReadonlyMap<string, number>,
+  cost: { cpu: number; api: number; peakRss: number; wall: number },
+): ContenderRun {
+  const latencies: number[] = [];
+  const createdAt: number[] = [];
+  for (const id of ids) {
+    const at = seen.get(spec.jobName(id));
+    const from = sent.get(id);
+    if (at === undefined || from === undefined) continue;
+    createdAt.push(at);
+    latencies.push(at - from);
+  }
+  const rate = throughput(createdAt);
+  return {
+    items: ids.length,
+    created: createdAt.length,
+    extra: seen.size - createdAt.length,
+    jobsPerSecond: rate.overall,
+    sustainedJobsPerSecond: rate.sustained,
+    latencyMs: percentiles(latencies),
+    latencyCdfMs: cdf(latencies),
+    cpuSeconds: round(cost.cpu, 2),
+    peakRssMB: round(cost.peakRss),
+    apiserverCpuSeconds: round(cost.api, 2),
+    wallSeconds: round(cost.wall, 2),
+  };
+}
