@@ -173,4 +173,46 @@ describe('RedisListSource', () => {
     assert.equal(await s.depth(), 1);
     await s.stop();
   });
+
+  test('nextBatch takes up to max waiting items in FIFO order; stop() puts them back in that order', async () => {
+    const key = queue();
+    const r = conn();
+    const sent = [0, 1, 2, 3, 4].map((i) => `{"id":"b${String(i)}"}`);
+    await r.lpush(key, ...sent);
+    const s = source(key, 'a');
+    await s.start();
+    const first = await s.nextBatch(3, signal());
+    const second = await s.nextBatch(10, signal());
+    assert.deepEqual(
+      [...first, ...second].map((i) => i.requestId),
+      ['b0', 'b1', 'b2', 'b3', 'b4'],
+    );
+    assert.equal(await r.llen(`${key}:processing:a`), 5, 'every taken item is held in Redis');
+    assert.deepEqual(await s.nextBatch(5, signal()), [], 'empty: waits blockMs like next(), then nothing');
+    await s.stop();
+    const again = source(key, 'b');
+    await again.start();
+    const redelivered = await again.nextBatch(10, signal());
+    assert.deepEqual(
+      redelivered.map((i) => [i.requestId, i.attempts]),
+      sent.map((_, i) => [`b${String(i)}`, 2]),
+    );
+    await again.stop();
+  });
+
+  test('a batch taken while the signal aborts goes back to the queue, in order, untouched', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"id":"x0"}', '{"id":"x1"}', '{"id":"x2"}');
+    const before = await r.lrange(key, 0, -1);
+    const s = source(key, 'a');
+    await s.start();
+    const ac = new AbortController();
+    const taking = s.nextBatch(3, ac.signal);
+    ac.abort(); // after the take was sent, before its answer
+    assert.deepEqual(await taking, []);
+    assert.deepEqual(await r.lrange(key, 0, -1), before);
+    assert.equal(await r.llen(`${key}:processing:a`), 0);
+    await s.stop();
+  });
 });
