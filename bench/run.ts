@@ -28,8 +28,8 @@ import { writeReport } from './report.ts';
 
 /** What the README recommends for throughput (docs/benchmarks.md shows why). */
 export const RECOMMENDED: KjdSettings = {
-  kubernetes: { qps: 1000, burst: 2000 },
-  limits: { maxInFlightCreates: 64 },
+  kubernetes: { qps: 1000, burst: 2000, connections: 128 },
+  limits: { maxInFlightCreates: 128 },
 };
 const SCENARIOS = ['throughput', 'steady', 'tracked', 'ready', 'complete'] as const;
 

@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// The `kjd` executable. kjd needs Node.js 24; this launcher is plain JS that
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The `kjd` executable. The shebang's flag keeps V8's young generation at
+// 4 MB, as the image's ENTRYPOINT does (see there). kjd needs Node.js 24; this launcher is plain JS that
 // any Node can parse, so on an older Node (e.g. `npx kjd` in a clone on a
 // machine whose `node` is 20) it re-runs kjd with the Node 24 binary of the
 // `node` npm package when the project has one, and otherwise says what to do.

@@ -1,6 +1,7 @@
 // The five ways of turning the same items into the same Jobs that the
 // benchmark compares. Each starts in its own namespace under its own
 // ServiceAccount (as in a Pod), waits for items, and is stopped afterwards.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,7 +126,7 @@ export function ceiling(workers: number): ContenderSpec {
 
 /** `kjd serve` settings under test; everything else is kjd's default. */
 export interface KjdSettings {
-  readonly kubernetes?: { readonly qps?: number; readonly burst?: number };
+  readonly kubernetes?: { readonly qps?: number; readonly burst?: number; readonly connections?: number };
   readonly limits?: Readonly<Record<string, number>>;
   readonly logLevel?: string;
   /** Extra Node.js flags, e.g. --cpu-prof (`npm run bench -- --profile DIR`). */
@@ -171,6 +172,7 @@ export async function startKjd(
   };
   await writeFile(join(dir, 'kjd.yaml'), stringify(config));
   const args = [
+    ...IMAGE_NODE_FLAGS,
     ...(settings.nodeArgs ?? []),
     join(repoRoot, 'bin', 'kjd.mjs'),
     'serve',
@@ -201,6 +203,14 @@ async function waitReady(url: string, process: Contender, timeoutMs: number): Pr
   }
   throw new Error(`kjd serve not ready after ${String(timeoutMs)} ms: ${process.stderr()}`);
 }
+
+/** kjd runs as its image runs it: with the Node flags of the Dockerfile's ENTRYPOINT. */
+const IMAGE_NODE_FLAGS: readonly string[] = (() => {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+  const argv = entry === undefined ? [] : (JSON.parse(entry) as string[]);
+  return argv.filter((a) => a.startsWith('--'));
+})();
 
 export const templates = {
   /** Suspended: measures creating Jobs, not the Job controller making Pods. */

@@ -118,6 +118,10 @@ export interface BenchResults {
     readonly cpuSeconds: number;
     /** CPU seconds over 10 s of idling afterwards (watch, heartbeats, metrics). */
     readonly idleCpuSecondsPer10s: number;
+    /** The V8 heap (used, reserved) and memory outside it, from kjd's /metrics after settling. */
+    readonly heapUsedMB: number;
+    readonly heapTotalMB: number;
+    readonly externalMB: number;
   };
   /** Process start to /readyz 200, empty namespace: the median, and every try. */
   readonly startToReadyMs: number;

@@ -34,6 +34,7 @@ export async function tracked(
       await waitQuiet(pid, 60_000);
       const mem = memoryMB(pid);
       const cpu = cpuSeconds(pid);
+      const heap = await heapMB(kjd.url);
       await sleep(10_000);
       return {
         jobs,
@@ -44,6 +45,7 @@ export async function tracked(
         peakRssMB: round(Math.max(mem.peak, memoryMB(pid).peak)),
         cpuSeconds: round(cpu, 2),
         idleCpuSecondsPer10s: round(cpuSeconds(pid) - cpu, 2),
+        ...heap,
       };
     } finally {
       await kjd.process.stop();
@@ -51,6 +53,17 @@ export async function tracked(
   } finally {
     await ns.remove();
   }
+}
+
+/** What the RSS is made of, from kjd's own /metrics (prom-client's default metrics). */
+async function heapMB(url: string): Promise<{ heapUsedMB: number; heapTotalMB: number; externalMB: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return {
+    heapUsedMB: round(value('nodejs_heap_size_used_bytes') / 2 ** 20),
+    heapTotalMB: round(value('nodejs_heap_size_total_bytes') / 2 ** 20),
+    externalMB: round(value('nodejs_external_memory_bytes') / 2 ** 20),
+  };
 }
 
 async function waitQuiet(pid: number, timeoutMs: number): Promise<void> {

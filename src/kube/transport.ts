@@ -156,8 +156,6 @@ export class KubeTransport {
     streaming: boolean,
   ): Promise<{ response: Dispatcher.ResponseData } | { error: KubeApiError | KubeNetworkError }> {
     const auth = await this.connection.credentials.authorization();
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const signal = req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]);
     let res: Dispatcher.ResponseData;
     try {
       res = await undiciRequest(url, {
@@ -169,8 +167,11 @@ export class KubeTransport {
         },
         ...(req.body !== undefined ? { body: req.body } : {}),
         dispatcher: this.#agent,
-        // A streaming body is bounded by the watch's own timeoutSeconds, not ours.
-        signal: streaming ? (req.signal ?? null) : signal,
+        // Time is bounded by undici's own timers (headers, then each gap in the
+        // body), not by an AbortSignal.timeout per request: thousands of those
+        // pending at once under load cost memory and timer churn for nothing.
+        // A streaming body is bounded by the watch's own timeoutSeconds.
+        signal: req.signal ?? null,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: streaming ? 0 : this.#timeoutMs,
       });

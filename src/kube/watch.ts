@@ -8,6 +8,9 @@ import type { V1Job } from '@kubernetes/client-node';
 import { KubeGoneError, apiError, type ApiStatus } from './errors.ts';
 import type { KubeTransport } from './transport.ts';
 
+/** The bookmark that ends a watch's streamed initial state. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
 export interface WatchEvent<T> {
@@ -20,6 +23,14 @@ export interface WatchJobsOptions {
   readonly resourceVersion?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /**
+   * Streamed initial state (WatchList, Kubernetes 1.27+, on by default since
+   * 1.32): every current Job as ADDED, then a BOOKMARK annotated
+   * `k8s.io/initial-events-end`, then changes. Instead of a paged list, whose
+   * pages of hundreds of Jobs at once set the process's memory high-water mark.
+   * A server without it answers 4xx (KubeInvalidError / KubeRequestError).
+   */
+  readonly sendInitialEvents?: boolean;
   /** The API server ends the watch after this long; the caller re-watches. Default 300. */
   readonly timeoutSeconds?: number;
   readonly signal?: AbortSignal;
@@ -35,6 +46,10 @@ export async function* watchJobs(
     timeoutSeconds: String(options.timeoutSeconds ?? 300),
   });
   if (options.resourceVersion !== undefined) query.set('resourceVersion', options.resourceVersion);
+  if (options.sendInitialEvents === true) {
+    query.set('sendInitialEvents', 'true');
+    query.set('resourceVersionMatch', 'NotOlderThan');
+  }
   if (options.labelSelector !== undefined) query.set('labelSelector', options.labelSelector);
   if (options.fieldSelector !== undefined) query.set('fieldSelector', options.fieldSelector);
   const url = `/apis/batch/v1/namespaces/${encodeURIComponent(options.namespace)}/jobs?${query.toString()}`;

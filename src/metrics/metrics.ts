@@ -2,7 +2,7 @@
 // default registry), so tests and several services in one process each read
 // their own. Labels are bounded: route names from the config, error codes,
 // results; never item ids or Job names.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -47,6 +47,9 @@ export class DispatcherMetrics {
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry];
+    // process_* and nodejs_* (RSS, heap, event-loop lag, GC): what an operator
+    // sizes the Pod's memory limit and spots a stalled loop with.
+    collectDefaultMetrics({ register: this.registry });
     const scraped = scrapedGauge(this.registry);
     const counter = (name: string, help: string, labelNames: string[]) =>
       new Counter({ name, help, labelNames, registers });

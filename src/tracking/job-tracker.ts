@@ -5,12 +5,12 @@
 // finished (results), reported once per process per Job.
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { KubeGoneError } from '../kube/errors.ts';
+import { KubeGoneError, KubeInvalidError, KubeRequestError } from '../kube/errors.ts';
 import { isFinished, jobState, type JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../kube/labels.ts';
 import type { KubeTransport } from '../kube/transport.ts';
-import { watchJobs } from '../kube/watch.ts';
+import { INITIAL_EVENTS_END, watchJobs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
 
 export interface JobTrackerOptions {
@@ -20,6 +20,12 @@ export interface JobTrackerOptions {
   readonly logger: Logger;
   /** Called once per Job when it is first seen finished. Must not throw. */
   readonly onFinished?: (job: V1Job, state: JobState) => void;
+  /**
+   * How the state is first read (and re-read after a 410): `watch-list`
+   * (default) streams it in the watch, falling back to `list` (pages of 500)
+   * when the server refuses.
+   */
+  readonly initialSync?: 'watch-list' | 'list';
   /** Called when a Job's phase changes (and when it is first seen). Must not throw. */
   readonly onChange?: (job: V1Job, state: JobState) => void;
 }
@@ -35,10 +41,13 @@ export class JobTracker {
   #queued = 0;
   readonly #synced = new Set<string>();
   readonly #stop = new AbortController();
+  /** Streamed initial state (watch-list) until the server says it has none; then paged lists. */
+  #streamInitial: boolean;
   #loops: Promise<void>[] = [];
 
   constructor(options: JobTrackerOptions) {
     this.#o = options;
+    this.#streamInitial = options.initialSync !== 'list';
   }
 
   /** Unfinished Jobs kjd manages, not counting suspended ones (queued in Kueue). */
@@ -82,19 +91,67 @@ export class JobTracker {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const rv = await this.#relist(namespace);
-        this.#synced.add(namespace);
-        failures = 0;
-        await this.#watch(namespace, rv, signal);
+        if (this.#streamInitial) {
+          await this.#watchList(namespace, signal, () => (failures = 0));
+        } else {
+          const rv = await this.#relist(namespace);
+          this.#synced.add(namespace);
+          failures = 0;
+          await this.#watch(namespace, rv, signal);
+        }
       } catch (err) {
         if (isAborted(signal)) return;
+        if (this.#streamInitial && (err instanceof KubeInvalidError || err instanceof KubeRequestError)) {
+          this.#streamInitial = false;
+          this.#o.logger.info(
+            { namespace },
+            'the API server does not stream initial events; listing instead',
+          );
+          continue;
+        }
         if (!(err instanceof KubeGoneError)) {
           failures++;
-          this.#o.logger.warn({ err, namespace }, 'Job watch failed; relisting');
+          this.#o.logger.warn({ err, namespace }, 'Job watch failed; resyncing');
           await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), signal).catch(() => undefined);
         }
       }
     }
+  }
+
+  /**
+   * One watch that starts with every current Job (streamed, one at a time)
+   * and then follows changes; on to plain watches from the last version when
+   * the server ends it.
+   */
+  async #watchList(namespace: string, signal: AbortSignal, onSynced: () => void): Promise<void> {
+    // As in #relist: only Jobs known before may be forgotten when they are not in the stream.
+    const knownBefore = new Set([...this.#jobs.keys()].filter((k) => k.startsWith(`${namespace}/`)));
+    const seen = new Set<string>();
+    let initial = true;
+    let rv: string | undefined;
+    for await (const ev of watchJobs(this.#o.transport, {
+      namespace,
+      labelSelector: SELECTOR,
+      signal,
+      sendInitialEvents: true,
+    })) {
+      rv = ev.object.metadata?.resourceVersion ?? rv;
+      if (ev.type === 'BOOKMARK') {
+        if (initial && ev.object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') {
+          initial = false;
+          for (const key of knownBefore) if (!seen.has(key)) this.#forget(key);
+          this.#synced.add(namespace);
+          onSynced();
+        }
+      } else if (ev.type === 'DELETED') this.#forget(keyOf(ev.object));
+      else {
+        const key = this.#observe(ev.object);
+        if (initial) seen.add(key);
+      }
+    }
+    // Ended before the initial state was complete: start over (the caller loops).
+    if (initial || signal.aborted) return;
+    await this.#watch(namespace, rv, signal);
   }
 
   async #relist(namespace: string): Promise<string | undefined> {
