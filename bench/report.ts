@@ -175,7 +175,13 @@ function kjdAloneTargets(r: BenchResults): string {
     [`${SUB}Jobs finished / unfinished`, none, `${fmtCount(t.finished)} / ${fmtCount(t.unfinished)}`, none],
     [`${SUB}start to ready with them (cache synced)`, none, `${fmtMs(t.syncMs)} ms`, none],
     [`${SUB}CPU s, start to settled`, none, fmtCpu(t.cpuSeconds), none],
-    [`${SUB}CPU s per 10 s idle`, none, fmtCpu(t.idleCpuSecondsPer10s), none],
+    [`${SUB}CPU s over the next 10 s`, none, fmtCpu(t.idleCpuSecondsPer10s), none],
+    [
+      `${SUB}V8 heap used / reserved, memory outside it`,
+      none,
+      `${fmtMB(t.heapUsedMB)} / ${fmtMB(t.heapTotalMB)} / ${fmtMB(t.externalMB)} MB`,
+      none,
+    ],
     [
       'Start to ready, empty namespace (median)',
       '≤ 1000 ms',
