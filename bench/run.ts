@@ -52,9 +52,25 @@ const started = new Date();
 const log = (m: string) => {
   console.error(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0).padStart(4)} s] ${m}`);
 };
-const items = Number(values.items);
-const repetitions = Number(values.repetitions);
+/** Options are checked once, here: a typo fails at once, not after minutes of running. */
+function count(name: keyof typeof values, min = 1): number {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name}: an integer >= ${String(min)}, not ${JSON.stringify(values[name])}`);
+    process.exit(2);
+  }
+  return n;
+}
+const items = count('items');
+const repetitions = count('repetitions');
+for (const k of ['complete-items', 'steady-rate', 'steady-seconds', 'tracked'] as const) count(k);
+if (values['ceiling-workers'] !== undefined) count('ceiling-workers');
 const only = new Set(values.only.split(','));
+const unknown = [...only].filter((o) => !(SCENARIOS as readonly string[]).includes(o));
+if (unknown.length > 0) {
+  console.error(`--only: unknown ${unknown.join(', ')}; one or more of ${SCENARIOS.join(', ')}`);
+  process.exit(2);
+}
 const recommended: KjdSettings = {
   ...RECOMMENDED,
   ...(values.profile !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] } : {}),
