@@ -1,6 +1,7 @@
-// The peers no one here would ship: seed 000's launcher and the ceiling
-// creator (Go, client-go), built once per source into the cache; and seed
-// 001's loop (Python `kubernetes`), run from the venv scripts/setup.sh makes.
+// The peers no one here would ship: seed 000's program and launcher and the
+// ceiling creator (Go, client-go), built once per source into the cache; and
+// seed 001's loop (Python `kubernetes`), run from the venv scripts/setup.sh
+// makes. The deploy tests run seed 000's program from here too.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,6 +16,9 @@ export const cacheDir = process.env.KJD_CACHE_DIR ?? join(homedir(), '.cache', '
 const goModule = join(repoRoot, 'bench', 'peers', 'go');
 
 export interface Peers {
+  /** Seed 000's program as written: one Job created and deleted (the deploy tests run it). */
+  readonly seed000Once: string;
+  /** Seed 000's launcher called per item from a Redis queue. */
   readonly seed000: string;
   readonly ceiling: string;
   readonly python: string;
@@ -37,6 +41,7 @@ export async function preparePeers(log: (m: string) => void): Promise<Peers> {
     await rename(stage, out);
   }
   return {
+    seed000Once: join(out, 'seed000'),
     seed000: join(out, 'seed000-loop'),
     ceiling: join(out, 'ceiling'),
     python,

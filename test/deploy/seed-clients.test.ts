@@ -12,6 +12,7 @@ import { BatchV1Api, KubernetesObjectApi, type KubernetesObject } from '@kuberne
 import { parseAllDocuments } from 'yaml';
 import { controlPlaneBinDir } from '../../harness/cluster/binaries.ts';
 import { CHART_DIR } from '../../scripts/manifests.ts';
+import { preparePeers } from '../../bench/lib/peers.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, isGone, serviceAccountToken, useNamespace } from '../support/kube.ts';
 import { emulatePod, type EmulatedPod } from '../support/pod-emulation.ts';
@@ -75,11 +76,7 @@ describe("the seeds' clients under the chart's ServiceAccount", () => {
     'seed 000 (client-go): a Job from the template with ${CUSTOM_ID}, created and deleted',
     { timeout: 300_000 },
     async () => {
-      const bin = join(cacheDir, 'seed000');
-      await run('go', ['build', '-o', bin, '.'], {
-        cwd: join(clients, 'seed000'),
-        env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
-      });
+      const bin = (await preparePeers(() => undefined)).seed000Once;
       const template = new URL('../../examples/worker-job.yaml', import.meta.url).pathname;
       const { stdout } = await run(
         bin,

@@ -11,16 +11,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 
-	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"kjd.local/bench/peers/internal/incluster"
+	"kjd.local/bench/peers/internal/seed"
 )
 
 func main() {
@@ -51,15 +49,10 @@ func run(saDir, template string, items, workers int, prefix string) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(template)
+	base, err := seed.ResolveJobTemplate(template)
 	if err != nil {
 		return err
 	}
-	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(b, nil, nil)
-	if err != nil {
-		return err
-	}
-	base := obj.(*batchv1.Job)
 	fmt.Println("ready")
 	stdin := bufio.NewReader(os.Stdin)
 	if _, err := stdin.ReadString('\n'); err != nil {
@@ -75,9 +68,7 @@ func run(saDir, template string, items, workers int, prefix string) error {
 			for i := next.Add(1) - 1; i < int64(items); i = next.Add(1) - 1 {
 				id := fmt.Sprintf("%s%d", prefix, i)
 				job := base.DeepCopy()
-				job.Name = "worker-" + id
-				cmd := job.Spec.Template.Spec.Containers[0].Command
-				cmd[2] = strings.Replace(cmd[2], "${CUSTOM_ID}", id, 1)
+				seed.Customize(job, "worker-"+id, id)
 				if _, err := jobs.Create(context.Background(), job, metav1.CreateOptions{}); err != nil {
 					failed.Add(1)
 					fmt.Fprintln(os.Stderr, err)

@@ -16,17 +16,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"kjd.local/bench/peers/internal/incluster"
+	"kjd.local/bench/peers/internal/seed"
 )
 
 var saDir string
@@ -39,24 +37,9 @@ func connectToK8s() (*kubernetes.Clientset, error) {
 	return kubernetes.NewForConfig(config)
 }
 
-func resolveJobTemplate(path string) (*batchv1.Job, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read job yaml file: %v", err)
-	}
-	obj, gvk, err := scheme.Codecs.UniversalDeserializer().Decode(b, nil, nil)
-	if err != nil {
-		return nil, fmt.Errorf("failed to decode yaml file to object: %v", err)
-	}
-	if gvk.Kind != "Job" {
-		return nil, fmt.Errorf("not a Job: %s", gvk.Kind)
-	}
-	return obj.(*batchv1.Job), nil
-}
-
 // LaunchImageWorkerK8sJob is the seed's function, namespace from the Pod.
 func LaunchImageWorkerK8sJob(ctx context.Context, namespace, jobName, customID, templatePath string) error {
-	job, err := resolveJobTemplate(templatePath)
+	job, err := seed.ResolveJobTemplate(templatePath)
 	if err != nil {
 		return err
 	}
@@ -64,9 +47,7 @@ func LaunchImageWorkerK8sJob(ctx context.Context, namespace, jobName, customID, 
 	if err != nil {
 		return err
 	}
-	job.ObjectMeta.Name = jobName
-	cmd := job.Spec.Template.Spec.Containers[0].Command
-	cmd[2] = strings.Replace(cmd[2], "${CUSTOM_ID}", customID, 1)
+	seed.Customize(job, jobName, customID)
 	_, err = clientset.BatchV1().Jobs(namespace).Create(ctx, job, metav1.CreateOptions{})
 	return err
 }
