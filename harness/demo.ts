@@ -46,8 +46,15 @@ export async function runDemo(log: (m: string) => void): Promise<number> {
           name: 'orders',
           template: join(repoRoot, 'examples', 'demo-job.yaml'),
           source: { type: 'redis-list', key: QUEUE },
+          idScope: 'orders',
         },
-        { name: 'api', template: join(repoRoot, 'examples', 'demo-job.yaml'), source: { type: 'http' } },
+        {
+          name: 'api',
+          template: join(repoRoot, 'examples', 'demo-job.yaml'),
+          source: { type: 'http' },
+          // One id space with the list: order-6 sent either way makes one Job.
+          idScope: 'orders',
+        },
       ],
     }),
   );
@@ -113,7 +120,7 @@ async function waitResults(redis: Redis, timeoutMs: number): Promise<Map<string,
   for (;;) {
     const results = new Map<string, Record<string, string>>();
     for (const id of GOOD) {
-      const r = await redis.hgetall(`kjd:result:${id}`);
+      const r = await redis.hgetall(`kjd:result:orders/${id}`);
       if (Object.keys(r).length > 0) results.set(id, r);
     }
     if (results.size === GOOD.length) return results;

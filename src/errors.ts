@@ -3,8 +3,10 @@
 //   retryable      try again later (back off); the input is fine
 //   permanent      this input can never succeed (dead-letter it, tell the user)
 //   configuration  kjd itself is set up wrong (exit with the message)
+//   capacity       the input and kjd are fine, the cluster has no room now
+//                  (a full ResourceQuota): wait as long as it takes, never give up
 
-export type ErrorCategory = 'retryable' | 'permanent' | 'configuration';
+export type ErrorCategory = 'retryable' | 'permanent' | 'configuration' | 'capacity';
 
 export interface KjdErrorOptions {
   readonly cause?: unknown;

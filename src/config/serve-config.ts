@@ -13,6 +13,8 @@ export class ConfigError extends KjdError {
 }
 
 const positiveInt = z.number().int().positive();
+/** Seven days: longer than any redelivery kjd makes, and than a Job's usual TTL. */
+export const RESULT_TTL_SECONDS = 7 * 86_400;
 
 const listSource = z.strictObject({
   type: z.literal('redis-list'),
@@ -51,6 +53,15 @@ const route = z.strictObject({
    * unsuspends them.
    */
   kueue: z.strictObject({ queueName: z.string().min(1) }).optional(),
+  /**
+   * Where an item's request id must be unique: routes with the same idScope
+   * share ids (one Job for an id sent through either), routes with different
+   * ones never do. Default: the route's name.
+   */
+  idScope: z
+    .string()
+    .regex(/^[^/\s]{1,128}$/, '1 to 128 characters, no "/" or white space')
+    .optional(),
 });
 
 export const serveConfigSchema = z.strictObject({
@@ -64,8 +75,32 @@ export const serveConfigSchema = z.strictObject({
       burst: positiveInt.default(400),
       /** HTTP/1.1 connections kept to the API server: at most this many requests at once. */
       connections: positiveInt.max(1024).default(32),
+      /** A request with no answer (headers, or a gap in the body) for this long fails and is retried. */
+      requestTimeoutMs: positiveInt.default(30_000),
+      /**
+       * A Job watch that sends nothing (not even a bookmark, which the API
+       * server sends about once a minute) for this long is taken for dead
+       * (a half-open connection) and started again.
+       */
+      watchIdleSeconds: positiveInt.min(5).default(90),
     })
-    .default({ mode: 'auto', qps: 200, burst: 400, connections: 32 }),
+    .default({
+      mode: 'auto',
+      qps: 200,
+      burst: 400,
+      connections: 32,
+      requestTimeoutMs: 30_000,
+      watchIdleSeconds: 90,
+    }),
+  /**
+   * Which kjd release this is (the Helm release name): Jobs carry it as
+   * app.kubernetes.io/instance, and a release counts, tracks and cleans up
+   * only its own Jobs.
+   */
+  instance: z
+    .string()
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a label value (at most 63 characters)')
+    .default('kjd'),
   redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }),
   http: z
     .strictObject({
@@ -98,22 +133,45 @@ export const serveConfigSchema = z.strictObject({
       maxInFlightCreates: positiveInt.default(32),
       maxAttempts: positiveInt.default(5),
       retryBaseMs: positiveInt.default(200),
+      /** An item larger than this (bytes) is dead-lettered unread. */
+      maxItemBytes: positiveInt.default(1024 * 1024),
+      /** Deepest nesting of objects and arrays in an item. */
+      maxItemDepth: positiveInt.default(32),
+      /** Most object keys plus array elements in one item. */
+      maxItemEntries: positiveInt.default(10_000),
     })
-    .default({ maxActiveJobs: 1000, maxInFlightCreates: 32, maxAttempts: 5, retryBaseMs: 200 }),
+    .default({
+      maxActiveJobs: 1000,
+      maxInFlightCreates: 32,
+      maxAttempts: 5,
+      retryBaseMs: 200,
+      maxItemBytes: 1024 * 1024,
+      maxItemDepth: 32,
+      maxItemEntries: 10_000,
+    }),
   results: z
     .strictObject({
       stream: z.string().min(1).default('kjd:results'),
       hashPrefix: z.string().min(1).default('kjd:result:'),
-      ttlSeconds: positiveInt.default(86_400),
+      /**
+       * How long a request's result is kept. It is also how long exactly-once
+       * lasts once the Job itself is gone: an item redelivered while its result
+       * exists is acknowledged without a second Job. Default 7 days.
+       */
+      ttlSeconds: positiveInt.default(RESULT_TTL_SECONDS),
     })
-    .default({ stream: 'kjd:results', hashPrefix: 'kjd:result:', ttlSeconds: 86_400 }),
+    .default({ stream: 'kjd:results', hashPrefix: 'kjd:result:', ttlSeconds: RESULT_TTL_SECONDS }),
   /**
    * Delete finished Jobs this long after they finish (their results are
    * recorded first). Unset: leave it to the template's ttlSecondsAfterFinished.
    */
   cleanup: z
     .strictObject({
-      afterSeconds: z.number().int().nonnegative(),
+      afterSeconds: z
+        .number()
+        .int()
+        .nonnegative()
+        .max(366 * 86_400),
       propagation: z.enum(['Background', 'Foreground', 'Orphan']).default('Background'),
     })
     .optional(),

@@ -12,7 +12,9 @@ import type { DispatcherMetrics } from '../metrics/metrics.ts';
 import type { WorkItem, WorkSource } from '../sources/source.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
-import { handleItem, type ItemOutcome } from './handle-item.ts';
+import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
+import type { ItemLimits } from './item-limits.ts';
+import { RouteGate, type GateProblem } from './route-gate.ts';
 
 /** Items taken from a source in one go, at most. */
 const MAX_BATCH = 32;
@@ -25,6 +27,8 @@ export interface Route {
   readonly namespace: string;
   /** Kueue's LocalQueue: Jobs are created suspended with its label. */
   readonly kueueQueue?: string;
+  /** Where request ids are unique; see RouteConfig.idScope. */
+  readonly idScope?: string;
 }
 
 export interface DispatcherLimits {
@@ -33,6 +37,8 @@ export interface DispatcherLimits {
   /** Deliveries + retries of one item before it is dead-lettered (retryable errors only). */
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
+  /** Checked before an item is parsed. @default DEFAULT_ITEM_LIMITS */
+  readonly item?: ItemLimits;
 }
 
 export interface DispatcherDeps {
@@ -47,12 +53,18 @@ export interface DispatcherDeps {
   readonly synced?: () => boolean;
   /** Called as soon as a Job exists for an item (it counts as active from then on). */
   readonly onCreated?: (job: V1Job) => void;
+  /** Labels and finalizers every Job gets (kjd serve: the instance label, the result finalizer). */
+  readonly jobLabels?: Readonly<Record<string, string>>;
+  readonly jobFinalizers?: readonly string[];
+  /** The request already has a result: no second Job (see HandleContext.alreadyDone). */
+  readonly alreadyDone?: (requestId: string, idScope: string | undefined) => Promise<boolean>;
 }
 
 export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #intake = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #gates = new Map<string, RouteGate>();
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | undefined;
 
@@ -62,6 +74,40 @@ export class Dispatcher {
 
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** Routes held back now, with why (for /readyz, logs and metrics). */
+  heldRoutes(): { route: string; problem: GateProblem }[] {
+    return [...this.#gates].flatMap(([route, gate]) =>
+      gate.problem === undefined ? [] : [{ route, problem: gate.problem }],
+    );
+  }
+
+  #gate(route: Route): RouteGate {
+    let gate = this.#gates.get(route.name);
+    if (gate === undefined) {
+      gate = new RouteGate();
+      this.#gates.set(route.name, gate);
+    }
+    return gate;
+  }
+
+  #context(route: Route, signal: AbortSignal, maxAttempts: number): HandleContext {
+    const d = this.#d;
+    return {
+      template: route.template,
+      namespace: route.namespace,
+      ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
+      ...(route.idScope !== undefined ? { idScope: route.idScope } : {}),
+      ...(d.jobLabels !== undefined ? { labels: d.jobLabels } : {}),
+      ...(d.jobFinalizers !== undefined ? { finalizers: d.jobFinalizers } : {}),
+      ...(d.limits.item !== undefined ? { itemLimits: d.limits.item } : {}),
+      ...(d.alreadyDone !== undefined ? { alreadyDone: d.alreadyDone } : {}),
+      jobs: d.jobs,
+      maxAttempts,
+      retryBaseMs: d.limits.retryBaseMs,
+      signal,
+    };
   }
 
   async start(): Promise<void> {
@@ -85,15 +131,7 @@ export class Dispatcher {
     const { metrics } = this.#d;
     metrics.itemsReceived.inc({ route: route.name });
     const started = performance.now();
-    const outcome = await handleItem(item, {
-      template: route.template,
-      namespace: route.namespace,
-      ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
-      jobs: this.#d.jobs,
-      maxAttempts: 1,
-      retryBaseMs: this.#d.limits.retryBaseMs,
-      signal,
-    });
+    const outcome = await handleItem(item, this.#context(route, signal, 1));
     if (outcome.kind === 'created') {
       this.#d.onCreated?.(outcome.job);
       metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
@@ -108,7 +146,9 @@ export class Dispatcher {
   async #takeLoop(route: Route, source: WorkSource): Promise<void> {
     const signal = this.#intake.signal;
     const log = this.#d.logger.child({ route: route.name });
+    const gate = this.#gate(route);
     while (!signal.aborted) {
+      await gate.waitOpen(signal);
       if (!(await this.#hasCapacity(signal))) continue;
       let items: readonly WorkItem[];
       try {
@@ -170,20 +210,28 @@ export class Dispatcher {
     const started = performance.now();
     try {
       const outcome = await handleItem(item, {
-        template: route.template,
-        namespace: route.namespace,
-        ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
-        jobs: this.#d.jobs,
-        maxAttempts: this.#d.limits.maxAttempts,
-        retryBaseMs: this.#d.limits.retryBaseMs,
-        signal: this.#intake.signal,
+        ...this.#context(route, this.#intake.signal, this.#d.limits.maxAttempts),
         onRetry: (err, attempt) => {
           const code = (err as { code?: string }).code ?? 'UNKNOWN';
           metrics.retries.inc({ route: route.name, code });
           log.warn({ err, attempt }, 'creating the Job failed; will retry');
         },
       });
-      if (outcome.kind === 'created') {
+      if (outcome.kind === 'created' || outcome.kind === 'done') this.#gate(route).ok();
+      if (outcome.kind === 'done') {
+        await source.ack(item);
+        metrics.jobsCreated.inc({ route: route.name, outcome: 'already-done' });
+        log.info({ jobName: outcome.jobName }, 'already done (its result exists): no second Job');
+      } else if (outcome.kind === 'held') {
+        const pauseMs = this.#gate(route).hold(outcome.error);
+        await source.release?.(item);
+        log.warn(
+          { err: outcome.error, code: outcome.error.code, pauseMs },
+          outcome.error.category === 'capacity'
+            ? 'no room for the Job (quota); the item goes back to its queue and the route waits'
+            : 'the route is misconfigured; the item goes back to its queue and the route waits',
+        );
+      } else if (outcome.kind === 'created') {
         await source.ack(item);
         const jobName = outcome.job.metadata?.name ?? '';
         metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });

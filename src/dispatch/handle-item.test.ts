@@ -103,18 +103,100 @@ test('retryable failures past maxAttempts (counting earlier deliveries): dead-le
   assert.equal(c.calls.length, 2, 'delivery 2 and 3 of maxAttempts 3');
 });
 
-test('a configuration error (403) keeps the item: retried until stopped, never dead-lettered', async () => {
-  const ac = new AbortController();
-  let n = 0;
-  const c = ctx(
-    () => {
-      if (++n === 10) ac.abort();
-      return Promise.reject(kubeError(403, { message: 'jobs.batch is forbidden: User "u" cannot create' }));
-    },
-    { signal: ac.signal, maxAttempts: 2 },
+test('an RBAC refusal (403, no object named) holds the item: never dead-lettered, its route pauses', async () => {
+  const c = ctx(() =>
+    Promise.reject(
+      kubeError(403, {
+        message: 'jobs.batch is forbidden: User "u" cannot create resource "jobs"',
+        details: { group: 'batch', kind: 'jobs' },
+      }),
+    ),
   );
-  assert.deepEqual(await handleItem(item('{"CUSTOM_ID":"1"}'), c), { kind: 'abandoned' });
-  assert.equal(n, 10, 'well past maxAttempts');
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}', 9), { ...c, maxAttempts: 2 });
+  assert.equal(out.kind, 'held');
+  assert.equal(out.error.code, 'KUBE_FORBIDDEN');
+  assert.equal(c.calls.length, 1, 'not retried in place: the item goes back to its queue');
+});
+
+test("an admission denial (403 naming the object, e.g. a ValidatingAdmissionPolicy with reason Forbidden) is the item's: dead-lettered with the denial", async () => {
+  const message =
+    "jobs.batch \"demo-1\" is forbidden: ValidatingAdmissionPolicy 'no-bad' with binding 'no-bad' denied request: bad value";
+  const c = ctx(() =>
+    Promise.reject(kubeError(403, { message, details: { name: 'demo-1', group: 'batch', kind: 'jobs' } })),
+  );
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}'), c);
+  assert.equal(out.kind === 'dead' && out.code, 'KUBE_ADMISSION_DENIED');
+  assert.match(out.kind === 'dead' ? out.reason : '', /denied request: bad value/);
+});
+
+test('a full ResourceQuota (403 exceeded quota) holds the item: no room, never dead-lettered', async () => {
+  const message =
+    'jobs.batch "demo-1" is forbidden: exceeded quota: jobs, requested: count/jobs.batch=1, used: count/jobs.batch=2, limited: count/jobs.batch=2';
+  const c = ctx(() =>
+    Promise.reject(kubeError(403, { message, details: { name: 'demo-1', group: 'batch', kind: 'jobs' } })),
+  );
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}', 50), { ...c, maxAttempts: 2 });
+  assert.equal(out.kind, 'held');
+  assert.equal(out.error.category, 'capacity');
+});
+
+test("a route whose namespace does not exist (404 namespaces) holds the item: the route's fault, not the item's", async () => {
+  const c = ctx(() =>
+    Promise.reject(
+      kubeError(404, {
+        message: 'namespaces "nope" not found',
+        details: { name: 'nope', kind: 'namespaces' },
+      }),
+    ),
+  );
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}'), c);
+  assert.equal(out.kind, 'held');
+  assert.equal(out.error.category, 'configuration');
+  assert.match(out.error.message, /namespace "nope" does not exist/);
+});
+
+test('a request that already has a result gets no second Job (the result outlives the Job)', async () => {
+  const asked: string[] = [];
+  const c = ctx(ok, {
+    idScope: 'route-a',
+    alreadyDone: (id, scope) => {
+      asked.push(`${scope ?? ''}|${id}`);
+      return Promise.resolve(true);
+    },
+  });
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}'), c);
+  assert.equal(out.kind, 'done');
+  assert.deepEqual(asked, ['route-a|r-1']);
+  assert.equal(c.calls.length, 0);
+});
+
+test('a poison item (too big, too deep, too many keys) is dead-lettered unparsed', async () => {
+  const c = ctx(ok, { itemLimits: { maxBytes: 1000, maxDepth: 4, maxEntries: 50 } });
+  const big = await handleItem(item(JSON.stringify({ CUSTOM_ID: '1', pad: 'x'.repeat(2000) })), c);
+  const deep = await handleItem(item(`{"CUSTOM_ID":"1","a":${'['.repeat(10)}${']'.repeat(10)}}`), c);
+  const keys = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`k${i}`, i]));
+  const many = await handleItem(item(JSON.stringify({ CUSTOM_ID: '1', ...keys })), c);
+  for (const out of [big, deep, many]) assert.equal(out.kind === 'dead' && out.code, 'ITEM_TOO_LARGE');
+  assert.equal(c.calls.length, 0);
+});
+
+test('ids are scoped: the same id in two scopes makes two Job names, and the scope is recorded', async () => {
+  const a = ctx(ok, { idScope: 'a' });
+  const b = ctx(ok, { idScope: 'b' });
+  await handleItem(item('{"CUSTOM_ID":"1"}'), a);
+  await handleItem(item('{"CUSTOM_ID":"1"}'), b);
+  assert.notEqual(a.calls[0]?.metadata?.name, b.calls[0]?.metadata?.name);
+  const annotations = a.calls[0]?.metadata?.annotations ?? {};
+  assert.equal(annotations['kjd.dev/id-scope'], 'a');
+  assert.equal(annotations['kjd.dev/request-id'], 'r-1');
+});
+
+test('kjd serve decorations: instance label and result finalizer on every Job', async () => {
+  const c = ctx(ok, { labels: { 'app.kubernetes.io/instance': 'rel' }, finalizers: ['kjd.dev/result'] });
+  await handleItem(item('{"CUSTOM_ID":"1"}'), c);
+  const metadata = c.calls[0]?.metadata ?? {};
+  assert.equal(metadata.labels?.['app.kubernetes.io/instance'], 'rel');
+  assert.deepEqual(metadata.finalizers, ['kjd.dev/result']);
 });
 
 test('an existing Job for the same request counts as created', async () => {

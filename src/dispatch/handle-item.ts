@@ -1,15 +1,18 @@
 // One item to one Job: parse, render, create (idempotent by request id), then
 // ack. Decides what a failure means:
-//   permanent (bad JSON, bad parameters, too large, refused by the API) -> dead-letter;
+//   permanent (bad JSON, bad parameters, too large, refused by the API or by
+//     an admission policy) -> dead-letter, with the reason;
 //   retryable (429, 5xx, network) -> back off and try again, up to maxAttempts;
-//   configuration (RBAC, credentials) -> back off and keep the item: the item is
-//     fine, kjd is not, and /readyz says so.
+//   configuration (RBAC, credentials, a namespace that does not exist) and
+//   capacity (a full ResourceQuota) -> 'held': the item is fine, so it goes
+//     back to its queue and its route pauses; never dead-lettered.
 import type { V1Job } from '@kubernetes/client-node';
 import { isKjdError, KjdError, type ErrorCategory } from '../errors.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
 import type { WorkItem } from '../sources/source.ts';
+import { checkItemLimits, DEFAULT_ITEM_LIMITS, type ItemLimits } from './item-limits.ts';
 
 export class ItemNotJsonError extends KjdError {
   readonly code = 'ITEM_NOT_JSON';
@@ -18,13 +21,30 @@ export class ItemNotJsonError extends KjdError {
 
 export type ItemOutcome =
   | { readonly kind: 'created'; readonly job: V1Job; readonly existed: boolean }
+  /** The request already has a result (its Job ran, and may be gone): no second Job. */
+  | { readonly kind: 'done'; readonly jobName: string }
   | { readonly kind: 'dead'; readonly code: string; readonly reason: string }
+  /** Not the item's fault and not worth retrying in place: hand it back, pause its route. */
+  | { readonly kind: 'held'; readonly error: KjdError }
   | { readonly kind: 'abandoned' };
 
 export interface HandleContext {
   readonly template: JobTemplate;
   readonly namespace: string;
   readonly kueueQueue?: string;
+  /** Where the item's request id is unique (the route's idScope). */
+  readonly idScope?: string;
+  /** Labels added to every Job (the release's instance label). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Finalizers added to every Job (kjd serve's result finalizer). */
+  readonly finalizers?: readonly string[];
+  /** Checked on the item's text before it is parsed. @default DEFAULT_ITEM_LIMITS */
+  readonly itemLimits?: ItemLimits;
+  /**
+   * True when the request already has a result: its Job ran (and may since be
+   * deleted), so it must not run again. Asked before every create.
+   */
+  readonly alreadyDone?: (requestId: string, idScope: string | undefined) => Promise<boolean>;
   /** Only create is needed: a narrow port, so tests can pass a fake of it. */
   readonly jobs: Pick<JobOperations, 'create'>;
   readonly maxAttempts: number;
@@ -34,10 +54,14 @@ export interface HandleContext {
 }
 
 /** The item's values: a JSON object; its `id` field is the request id, not a parameter. */
-export function parseItem(payload: string): {
+export function parseItem(
+  payload: string,
+  limits: ItemLimits = DEFAULT_ITEM_LIMITS,
+): {
   values: Record<string, unknown>;
   whole: Record<string, unknown>;
 } {
+  checkItemLimits(payload, limits);
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload);
@@ -54,32 +78,19 @@ export function parseItem(payload: string): {
 export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<ItemOutcome> {
   let job: V1Job;
   try {
-    const { values, whole } = parseItem(item.payload);
-    job = ctx.template.render({
-      values,
-      payload: whole,
-      requestId: item.requestId,
-      namespace: ctx.namespace,
-    });
-    if (ctx.kueueQueue !== undefined) queueForKueue(job, ctx.kueueQueue);
+    job = renderItem(item, ctx);
   } catch (err) {
     return deadOrThrow(err);
   }
   for (let attempt = item.attempts; ; attempt++) {
     try {
-      const result = await ctx.jobs.create(job, { namespace: ctx.namespace });
+      if (await ctx.alreadyDone?.(item.requestId, ctx.idScope))
+        return { kind: 'done', jobName: job.metadata?.name ?? '' };
+      const result = await ctx.jobs.create(job, { namespace: ctx.namespace, waitSignal: ctx.signal });
       return { kind: 'created', job: result.job, existed: !result.created };
     } catch (err) {
-      if (isKjdError(err) && err.category === 'permanent') return deadOrThrow(err);
-      const retryable = isKjdError(err) && err.category === 'retryable';
-      if (retryable && attempt >= ctx.maxAttempts) {
-        return {
-          kind: 'dead',
-          code: 'ATTEMPTS_EXHAUSTED',
-          reason: `gave up after ${attempt} attempts: ${(err as Error).message}`,
-        };
-      }
-      if (!isKjdError(err)) throw err;
+      const decided = decide(err, attempt, ctx);
+      if (decided !== undefined) return decided;
       ctx.onRetry?.(err, attempt);
       try {
         await sleep(
@@ -93,6 +104,42 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
   }
 }
 
+function renderItem(item: WorkItem, ctx: HandleContext): V1Job {
+  const { values, whole } = parseItem(item.payload, ctx.itemLimits);
+  const job = ctx.template.render({
+    values,
+    payload: whole,
+    requestId: item.requestId,
+    namespace: ctx.namespace,
+    ...(ctx.idScope !== undefined ? { idScope: ctx.idScope } : {}),
+  });
+  if (ctx.kueueQueue !== undefined) queueForKueue(job, ctx.kueueQueue);
+  decorate(job, ctx);
+  return job;
+}
+
+/** What a failed attempt means for the item; undefined: back off and try again. */
+function decide(err: unknown, attempt: number, ctx: HandleContext): ItemOutcome | undefined {
+  // Stopping while the create waited for the rate limit: it was never sent.
+  if (ctx.signal.aborted && !isKjdError(err)) return { kind: 'abandoned' };
+  if (!isKjdError(err)) throw err;
+  switch (err.category) {
+    case 'permanent':
+      return { kind: 'dead', code: err.code, reason: err.message };
+    case 'configuration':
+    case 'capacity':
+      return { kind: 'held', error: err };
+    case 'retryable':
+      return attempt >= ctx.maxAttempts
+        ? {
+            kind: 'dead',
+            code: 'ATTEMPTS_EXHAUSTED',
+            reason: `gave up after ${attempt} attempts: ${err.message}`,
+          }
+        : undefined;
+  }
+}
+
 export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
 
 /** Kueue admits a Job by unsuspending it; until then it waits in the LocalQueue. */
@@ -100,6 +147,13 @@ function queueForKueue(job: V1Job, queue: string): void {
   job.metadata ??= {};
   job.metadata.labels = { ...job.metadata.labels, [KUEUE_QUEUE_LABEL]: queue };
   if (job.spec !== undefined) job.spec.suspend = true;
+}
+
+function decorate(job: V1Job, ctx: HandleContext): void {
+  job.metadata ??= {};
+  if (ctx.labels !== undefined) job.metadata.labels = { ...job.metadata.labels, ...ctx.labels };
+  if (ctx.finalizers !== undefined && ctx.finalizers.length > 0)
+    job.metadata.finalizers = [...new Set([...(job.metadata.finalizers ?? []), ...ctx.finalizers])];
 }
 
 function deadOrThrow(err: unknown): ItemOutcome {

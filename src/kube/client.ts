@@ -21,6 +21,8 @@ export interface ApiCall {
   /** Default application/json (patches say which patch they are). */
   readonly contentType?: string;
   readonly signal?: AbortSignal;
+  /** Ends only the waits before sending (rate limit, backoff); see KubeRequest.waitSignal. */
+  readonly waitSignal?: AbortSignal;
   /** Retry even a POST on 5xx/network errors (reviews and other side-effect-free calls). */
   readonly idempotent?: boolean;
 }
@@ -58,6 +60,7 @@ export class KubeClient {
       },
       ...(hasBody ? { body: JSON.stringify(options.body) } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.waitSignal !== undefined ? { waitSignal: options.waitSignal } : {}),
       ...(options.idempotent === true ? { idempotent: true } : {}),
     });
     return JSON.parse(res.body.toString('utf8')) as T;

@@ -61,16 +61,62 @@ function describeRequest(r: RequestInfo | undefined, fallback: string): string {
   return `${r.verb} ${what}${r.name === undefined ? '' : ` "${r.name}"`}${where}`;
 }
 
+/**
+ * Why a 403 happened, which decides whose fault it is:
+ * - authorization: RBAC refused kjd's ServiceAccount; kjd is set up wrong.
+ * - admission: an admission policy or webhook refused this object; the item is at fault.
+ * - quota: a ResourceQuota is full; nobody is at fault, there is no room yet.
+ */
+export type ForbiddenKind = 'authorization' | 'admission' | 'quota';
+
+/**
+ * The API server says all three with reason Forbidden. The authorizer runs
+ * before the body is read, so its refusal of a create names no object;
+ * admission has decoded the object and names it (details.name). Quota
+ * admission gives no structured cause, only this message (kubernetes
+ * plugin/pkg/admission/resourcequota), so it is the one text match here.
+ */
+function forbiddenKind(ctx: ApiErrorContext): ForbiddenKind {
+  const message = ctx.status.message ?? '';
+  if (message.includes('exceeded quota:')) return 'quota';
+  const named = ctx.status.details?.name !== undefined && ctx.status.details.name !== '';
+  return ctx.method === 'POST' && named ? 'admission' : 'authorization';
+}
+
+const FORBIDDEN_CATEGORY: Record<ForbiddenKind, ErrorCategory> = {
+  authorization: 'configuration',
+  admission: 'permanent',
+  quota: 'capacity',
+};
+
 export class KubeForbiddenError extends KubeApiError {
-  readonly code = 'KUBE_FORBIDDEN';
-  readonly category: ErrorCategory = 'configuration';
+  readonly code: 'KUBE_FORBIDDEN' | 'KUBE_ADMISSION_DENIED' | 'KUBE_QUOTA_EXCEEDED';
+  readonly category: ErrorCategory;
+  readonly kind: ForbiddenKind;
   /** The user the API server saw (display only), e.g. system:serviceaccount:ns:sa. */
   readonly user: string;
 
   constructor(ctx: ApiErrorContext) {
     const user = /User "([^"]+)"/.exec(ctx.status.message ?? '')?.[1] ?? ctx.credential;
-    super(`forbidden: ${user} may not ${describeRequest(ctx.request, `${ctx.method} ${ctx.url}`)}`, ctx);
+    const kind = forbiddenKind(ctx);
+    const what = describeRequest(ctx.request, `${ctx.method} ${ctx.url}`);
+    super(
+      kind === 'authorization'
+        ? `forbidden: ${user} may not ${what}`
+        : kind === 'quota'
+          ? `no room: ${what} refused by a ResourceQuota: ${ctx.status.message ?? ''}`
+          : `denied by admission: ${ctx.status.message ?? what}`,
+      ctx,
+    );
     this.user = user;
+    this.kind = kind;
+    this.category = FORBIDDEN_CATEGORY[kind];
+    this.code =
+      kind === 'authorization'
+        ? 'KUBE_FORBIDDEN'
+        : kind === 'quota'
+          ? 'KUBE_QUOTA_EXCEEDED'
+          : 'KUBE_ADMISSION_DENIED';
   }
 
   /** The Role rule that grants what was missing. */
@@ -85,6 +131,7 @@ export class KubeForbiddenError extends KubeApiError {
   }
 
   override hint(): string {
+    if (this.kind !== 'authorization') return `The API server said: ${this.apiMessage}`;
     const rule = this.roleRule();
     if (rule === undefined || this.request === undefined) return `The API server said: ${this.apiMessage}`;
     const ns = this.request.namespace;
@@ -125,11 +172,25 @@ export class KubeUnauthorizedError extends KubeApiError {
 
 export class KubeNotFoundError extends KubeApiError {
   readonly code = 'KUBE_NOT_FOUND';
-  readonly category: ErrorCategory = 'permanent';
+  /**
+   * Permanent for the object asked for; configuration when the namespace to
+   * create in does not exist (details.kind "namespaces"): the route is set up
+   * wrong, not the item.
+   */
+  readonly category: ErrorCategory;
+  readonly missingNamespace: boolean;
   constructor(ctx: ApiErrorContext) {
     const r = ctx.request;
+    const missingNamespace = ctx.status.details?.kind === 'namespaces';
     const what = r?.name === undefined ? describeRequest(r, ctx.url) : `${r.resource} "${r.name}"`;
-    super(`not found: ${what}${r?.namespace === undefined ? '' : ` in namespace "${r.namespace}"`}`, ctx);
+    super(
+      missingNamespace
+        ? `namespace "${ctx.status.details.name ?? r?.namespace ?? ''}" does not exist (${what})`
+        : `not found: ${what}${r?.namespace === undefined ? '' : ` in namespace "${r.namespace}"`}`,
+      ctx,
+    );
+    this.missingNamespace = missingNamespace;
+    this.category = missingNamespace ? 'configuration' : 'permanent';
   }
 }
 

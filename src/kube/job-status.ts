@@ -22,6 +22,11 @@ export interface JobState {
   readonly failed: number;
   readonly startTime?: string;
   readonly completionTime?: string;
+  /**
+   * When the Job finished: completionTime for a Complete Job, the Failed
+   * condition's time for a failed one (which has no completionTime).
+   */
+  readonly finishTime?: string;
 }
 
 const isTrue = (conditions: readonly V1JobCondition[], type: string) =>
@@ -36,6 +41,7 @@ export function jobState(job: V1Job): JobState {
   const startTime = iso(s.startTime);
   const completionTime = iso(s.completionTime);
   const ready = s.ready ?? 0;
+  const finishTime = completionTime ?? iso(isTrue(conditions, 'Failed')?.lastTransitionTime);
   return {
     ...phaseOf(conditions, ready),
     finished: isTrue(conditions, 'Complete') !== undefined || isTrue(conditions, 'Failed') !== undefined,
@@ -45,6 +51,7 @@ export function jobState(job: V1Job): JobState {
     failed: s.failed ?? 0,
     ...(startTime !== undefined ? { startTime } : {}),
     ...(completionTime !== undefined ? { completionTime } : {}),
+    ...(finishTime !== undefined ? { finishTime } : {}),
   };
 }
 

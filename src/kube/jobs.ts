@@ -3,8 +3,8 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { KjdError, type ErrorCategory } from '../errors.ts';
 import { apiPath, type KubeClient } from './client.ts';
-import { KubeConflictError } from './errors.ts';
-import { JOB_NAME_POD_LABEL, ANNOTATION_REQUEST_ID } from './labels.ts';
+import { KubeConflictError, KubeInvalidError, KubeNotFoundError } from './errors.ts';
+import { ANNOTATION_ID_SCOPE, ANNOTATION_REQUEST_ID, JOB_NAME_POD_LABEL } from './labels.ts';
 
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -66,23 +66,33 @@ export class JobOperations {
    * it carries the same request id (so a retried create never makes a second
    * Job), and fails with JobNameConflictError otherwise.
    */
-  async create(job: V1Job, options: { namespace?: string; dryRun?: boolean } = {}): Promise<CreateResult> {
+  async create(
+    job: V1Job,
+    options: { namespace?: string; dryRun?: boolean; waitSignal?: AbortSignal } = {},
+  ): Promise<CreateResult> {
     const namespace = this.#ns(options.namespace ?? job.metadata?.namespace);
     try {
       const created = await this.#client.call<V1Job>('POST', jobsPath(namespace), {
         body: job,
         query: { fieldValidation: 'Strict', dryRun: options.dryRun === true ? 'All' : undefined },
+        ...(options.waitSignal !== undefined ? { waitSignal: options.waitSignal } : {}),
       });
       return { job: created, created: true };
     } catch (err) {
       if (!(err instanceof KubeConflictError) || !err.alreadyExists || job.metadata?.name === undefined)
         throw err;
-      const existing = await this.get(job.metadata.name, namespace);
-      const wanted = job.metadata.annotations?.[ANNOTATION_REQUEST_ID];
-      const found = existing.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
-      if (wanted !== undefined && wanted === found) return { job: existing, created: false };
-      throw new JobNameConflictError(job.metadata.name, namespace, wanted, found);
+      return { job: await this.#sameRequest(job, job.metadata.name, namespace), created: false };
     }
+  }
+
+  /** The Job already named `name`, when it was made for the same request (id and scope); else a conflict. */
+  async #sameRequest(job: V1Job, name: string, namespace: string): Promise<V1Job> {
+    const existing = await this.get(name, namespace);
+    const id = (j: V1Job) => j.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+    const scope = (j: V1Job) => j.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+    const wanted = id(job);
+    if (wanted !== undefined && wanted === id(existing) && scope(job) === scope(existing)) return existing;
+    throw new JobNameConflictError(name, namespace, wanted, id(existing));
   }
 
   /** The Job with its status (`get jobs`; does not need the jobs/status subresource). */
@@ -166,6 +176,41 @@ export class JobOperations {
         gracePeriodSeconds: options.gracePeriodSeconds,
       },
     });
+  }
+
+  /**
+   * Removes one finalizer, if the Job still has it. A JSON patch that tests
+   * the entry first: two replicas removing it at once cannot remove another
+   * finalizer by index. A Job already gone counts as done.
+   */
+  async removeFinalizer(name: string, namespace: string, finalizer: string): Promise<void> {
+    for (let tries = 0; tries < 5; tries++) {
+      let job: V1Job;
+      try {
+        job = await this.get(name, namespace);
+      } catch (err) {
+        if (err instanceof KubeNotFoundError) return;
+        throw err;
+      }
+      const index = job.metadata?.finalizers?.indexOf(finalizer) ?? -1;
+      if (index < 0) return;
+      const path = `/metadata/finalizers/${index}`;
+      try {
+        await this.patch(
+          name,
+          [
+            { op: 'test', path, value: finalizer },
+            { op: 'remove', path },
+          ],
+          { namespace, type: 'json' },
+        );
+        return;
+      } catch (err) {
+        if (err instanceof KubeNotFoundError) return;
+        // The test failed: the list changed under us; read it again.
+        if (!(err instanceof KubeInvalidError)) throw err;
+      }
+    }
   }
 
   /** The Job's Pods, oldest first. */

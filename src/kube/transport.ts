@@ -42,6 +42,13 @@ export interface KubeRequest {
   readonly signal?: AbortSignal;
   /** Retry even a POST on 5xx/network errors (reviews and other side-effect-free calls). */
   readonly idempotent?: boolean;
+  /** Streams only: fail when the body is silent this long (a half-open connection). Default: no limit. */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Ends the waits before the request is sent (rate limit, retry backoff) but
+   * not a request already on the wire: stopping kjd must not wait out a throttle.
+   */
+  readonly waitSignal?: AbortSignal;
 }
 
 export interface KubeResponse {
@@ -61,6 +68,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
 export class KubeTransport {
   readonly connection: Connection;
   readonly #agent: Agent;
+  /**
+   * Watches and log streams hold a connection each for minutes: on a pool of
+   * their own, so they can never take every connection from creates.
+   */
+  readonly #streamAgent: Agent;
   readonly #limiter: TokenBucket;
   readonly #timeoutMs: number;
   readonly #backoff: BackoffPolicy;
@@ -72,21 +84,8 @@ export class KubeTransport {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#limiter = new TokenBucket(options.rateLimit ?? { qps: 200, burst: 400 });
     this.#onRequest = options.onRequest;
-    const { tls } = connection;
-    this.#agent = new Agent({
-      connections: options.connections ?? 32,
-      keepAliveTimeout: 60_000,
-      keepAliveMaxTimeout: 600_000,
-      // HTTP/1.1: each watch holds its own connection; requests never queue behind one.
-      allowH2: false,
-      connect: {
-        rejectUnauthorized: tls.rejectUnauthorized,
-        ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-        ...(tls.key !== undefined ? { key: tls.key } : {}),
-        ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
-      },
-    });
+    this.#agent = newAgent(connection, options.connections ?? 32);
+    this.#streamAgent = newAgent(connection, undefined);
   }
 
   /** A buffered request; resolves for 2xx, throws a typed error otherwise. */
@@ -103,7 +102,7 @@ export class KubeTransport {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([this.#agent.close(), this.#streamAgent.close()]);
   }
 
   url(pathOrUrl: string): string {
@@ -122,7 +121,7 @@ export class KubeTransport {
     try {
       for (;;) {
         attempt += 1;
-        await this.#limiter.take(req.signal);
+        await this.#limiter.take(req.waitSignal ?? req.signal);
         const outcome = await this.#attempt(req, url, streaming);
         if ('response' in outcome) {
           status = outcome.response.statusCode;
@@ -136,7 +135,7 @@ export class KubeTransport {
         }
         const wait = this.#retryDelay(req, error, attempt);
         if (wait === undefined) throw error;
-        await sleep(wait, req.signal);
+        await sleep(wait, req.waitSignal ?? req.signal);
       }
     } finally {
       this.#onRequest?.({
@@ -166,14 +165,14 @@ export class KubeTransport {
           ...(auth !== undefined ? { authorization: auth } : {}),
         },
         ...(req.body !== undefined ? { body: req.body } : {}),
-        dispatcher: this.#agent,
+        dispatcher: streaming ? this.#streamAgent : this.#agent,
         // Time is bounded by undici's own timers (headers, then each gap in the
         // body), not by an AbortSignal.timeout per request: thousands of those
         // pending at once under load cost memory and timer churn for nothing.
-        // A streaming body is bounded by the watch's own timeoutSeconds.
+        // A streaming body is bounded by its idle timeout and the watch's own timeoutSeconds.
         signal: req.signal ?? null,
         headersTimeout: this.#timeoutMs,
-        bodyTimeout: streaming ? 0 : this.#timeoutMs,
+        bodyTimeout: streaming ? (req.idleTimeoutMs ?? 0) : this.#timeoutMs,
       });
     } catch (err) {
       req.signal?.throwIfAborted();
@@ -209,6 +208,24 @@ export class KubeTransport {
     // retries over [hint, 2*hint] so they do not return as one herd.
     return hinted === undefined ? backoffDelay(this.#backoff, attempt) : hinted * (1 + Math.random());
   }
+}
+
+function newAgent(connection: Connection, connections: number | undefined): Agent {
+  const { tls } = connection;
+  return new Agent({
+    ...(connections !== undefined ? { connections } : {}),
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+    // HTTP/1.1: each watch holds its own connection; requests never queue behind one.
+    allowH2: false,
+    connect: {
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+      ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+      ...(tls.key !== undefined ? { key: tls.key } : {}),
+      ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+    },
+  });
 }
 
 const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);

@@ -33,6 +33,13 @@ export interface WatchJobsOptions {
   readonly sendInitialEvents?: boolean;
   /** The API server ends the watch after this long; the caller re-watches. Default 300. */
   readonly timeoutSeconds?: number;
+  /**
+   * Fail the watch when nothing (no event, no bookmark) arrives for this long:
+   * a connection that went half-open (no data, no FIN) would otherwise hang
+   * it forever. The API server sends a bookmark about once a minute.
+   * Default: no limit.
+   */
+  readonly idleTimeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -57,6 +64,7 @@ export async function* watchJobs(
     method: 'GET',
     url,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
   });
   const lines = createInterface({ input: res.body, crlfDelay: Infinity });
   try {

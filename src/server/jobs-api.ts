@@ -10,7 +10,12 @@ import type { Dispatcher, Route } from '../dispatch/dispatcher.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { jobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
-import { ANNOTATION_REQUEST_ID, LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../kube/labels.ts';
+import {
+  ANNOTATION_ID_SCOPE,
+  ANNOTATION_REQUEST_ID,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_KJD,
+} from '../kube/labels.ts';
 import type { RedisResults } from '../tracking/results.ts';
 import { authMiddleware, type AuthSettings } from './auth.ts';
 import { readItem } from './cloudevents.ts';
@@ -72,7 +77,9 @@ export function jobsApi(d: JobsApiDeps): Hono {
       namespaceOf((k) => c.req.query(k)),
     );
     const summary = summarize(job);
-    const result = summary.requestId === undefined ? undefined : await d.results.read(summary.requestId);
+    const idScope = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+    const result =
+      summary.requestId === undefined ? undefined : await d.results.read(summary.requestId, idScope);
     return c.json({ ...summary, ...(result !== undefined ? { result } : {}) });
   });
 
@@ -117,13 +124,13 @@ async function submit(c: Context, d: JobsApiDeps, route: Route): Promise<Respons
     throw new HttpError(outcome.code === 'ITEM_NOT_JSON' ? 400 : 422, outcome.code, outcome.reason);
   if (outcome.kind === 'abandoned')
     throw new HttpError(503, 'STOPPING', 'kjd is stopping; retry with the same id', 5);
-  const name = outcome.job.metadata?.name ?? '';
+  if (outcome.kind === 'held')
+    throw new HttpError(503, outcome.error.code, `${outcome.error.message}; retry with the same id`, 5);
+  const name = outcome.kind === 'done' ? outcome.jobName : (outcome.job.metadata?.name ?? '');
+  const existed = outcome.kind === 'done' || outcome.existed;
   const status = `/v1/jobs/${name}?namespace=${encodeURIComponent(route.namespace)}`;
   c.header('Location', status);
-  return c.json(
-    { jobName: name, namespace: route.namespace, requestId, existed: outcome.existed, status },
-    202,
-  );
+  return c.json({ jobName: name, namespace: route.namespace, requestId, existed, status }, 202);
 }
 
 /** Status changes as Server-Sent Events, with a comment every 15 s to keep proxies from closing the stream. */

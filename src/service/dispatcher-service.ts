@@ -6,33 +6,43 @@
 // those belong to the process entry (`kjd serve`).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { V1Job } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
 import { checkAccess, ruleName } from '../kube/access.ts';
-import { KubeClient } from '../kube/client.ts';
-import { KubeNotFoundError } from '../kube/errors.ts';
-import type { JobState } from '../kube/job-status.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { JobOperations } from '../kube/jobs.ts';
-import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { FINALIZER_RESULT, LABEL_INSTANCE } from '../kube/labels.ts';
 import { DispatcherMetrics } from '../metrics/metrics.ts';
 import { EventHub } from '../server/event-hub.ts';
 import { jobsApi } from '../server/jobs-api.ts';
 import { listen, opsApp, type OpsServer, type ReadyReport } from '../server/ops-server.ts';
 import { JobTracker } from '../tracking/job-tracker.ts';
-import { RedisResults, resultFrom } from '../tracking/results.ts';
+import { RedisResults } from '../tracking/results.ts';
+import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
+import { ResultRecorder } from '../tracking/result-recorder.ts';
 import { loadTemplate } from '../template/index.ts';
 import { buildSource } from './build-sources.ts';
+import { cleanupFor, jobEvent, kubeClientFor } from './parts.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export interface ServiceDeps {
   readonly logger: Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Default: hostname + random suffix. */
+  /**
+   * Default: KJD_REPLICA_ID, else POD_NAME (the chart sets both from the Pod's
+   * name), else hostname + random suffix. A stable id lets a restarted
+   * container take its own unacknowledged items back at once.
+   */
   readonly replicaId?: string;
+}
+
+function replicaIdFrom(deps: ServiceDeps): string {
+  const given = deps.replicaId ?? deps.env.KJD_REPLICA_ID ?? deps.env.POD_NAME;
+  if (given !== undefined && given !== '') return given.replace(/[^a-zA-Z0-9._-]/g, '-');
+  return `${hostname().replace(/[^a-zA-Z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
 export class DispatcherService {
@@ -57,7 +67,8 @@ export class DispatcherService {
   #missingPermissions: string[] | undefined;
   #server: OpsServer | undefined;
   #depthTimer: NodeJS.Timeout | undefined;
-  readonly #cleanups = new Set<NodeJS.Timeout>();
+  readonly #recorder: ResultRecorder;
+  readonly #sweeper: CleanupSweeper | undefined;
   #stopping: Promise<void> | undefined;
 
   static async create(config: ServeConfig, deps: ServiceDeps): Promise<DispatcherService> {
@@ -72,27 +83,8 @@ export class DispatcherService {
   ) {
     this.#config = config;
     this.#log = deps.logger;
-    this.replicaId =
-      deps.replicaId ?? `${hostname().replace(/[^a-zA-Z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
-    const k = config.kubernetes;
-    this.client = KubeClient.connect({
-      env: deps.env,
-      mode: k.mode,
-      ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
-      ...(k.context !== undefined ? { context: k.context } : {}),
-      ...(k.namespace !== undefined ? { namespace: k.namespace } : {}),
-      // Where the Pod's ServiceAccount files are (tests emulate a Pod in a temp dir).
-      ...(deps.env.KJD_SERVICE_ACCOUNT_DIR !== undefined
-        ? { serviceAccountDir: deps.env.KJD_SERVICE_ACCOUNT_DIR }
-        : {}),
-      transport: {
-        rateLimit: { qps: k.qps, burst: k.burst },
-        connections: k.connections,
-        onRequest: (e) => {
-          if (e.status === 0 || e.status >= 400) this.metrics.apiErrors.inc({ status: String(e.status) });
-        },
-      },
-    });
+    this.replicaId = replicaIdFrom(deps);
+    this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics);
     // Auto-pipelining: commands issued in the same tick (acks, takes, results of
     // many items at once) go out in one write; under load that halves the syscalls.
     this.#redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
@@ -110,6 +102,7 @@ export class DispatcherService {
         namespace: r.namespace ?? template.namespace ?? this.client.namespace,
         ...(built !== undefined ? { source: built.source } : {}),
         ...(r.kueue !== undefined ? { kueueQueue: r.kueue.queueName } : {}),
+        idScope: r.idScope ?? r.name,
       };
     });
     this.#routes = routes;
@@ -120,27 +113,42 @@ export class DispatcherService {
       transport: this.client.transport,
       namespaces: this.#namespaces,
       logger: this.#log.child({ component: 'tracker' }),
-      // Only what the result needs is kept across the Redis write, not the whole Job:
-      // on start-up thousands of finished Jobs are recorded at once.
-      onFinished: (job, state) => void this.#recordResult(jobs, finishedJob(job), state),
+      instance: config.instance,
+      watchIdleMs: config.kubernetes.watchIdleSeconds * 1000,
+      onFinished: (job, state) => {
+        this.metrics.jobsFinished.inc({ result: state.phase });
+        this.#recorder.finished(job, state);
+      },
+      onVanished: (ref) => {
+        this.metrics.jobsFinished.inc({ result: 'Deleted' });
+        this.#recorder.vanished(ref);
+      },
       onChange: (job, state) => {
-        const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
-        this.events.publish({
-          name: job.metadata?.name ?? '',
-          namespace: job.metadata?.namespace ?? '',
-          phase: state.phase,
-          active: state.active,
-          succeeded: state.succeeded,
-          failed: state.failed,
-          ...(requestId !== undefined ? { requestId } : {}),
-          ...(state.reason !== undefined ? { reason: state.reason } : {}),
-        });
+        this.events.publish(jobEvent(job, state));
       },
     });
+    this.#sweeper = cleanupFor(config.cleanup, jobs, this.#log.child({ component: 'cleanup' }));
+    this.#recorder = new ResultRecorder({
+      jobs,
+      results: this.results,
+      logger: this.#log.child({ component: 'results' }),
+      ...(this.#sweeper !== undefined ? { cleanup: this.#sweeper } : {}),
+    });
+    const { limits } = config;
     this.#dispatcher = new Dispatcher({
       routes,
       jobs,
-      limits: config.limits,
+      limits: {
+        ...limits,
+        item: {
+          maxBytes: limits.maxItemBytes,
+          maxDepth: limits.maxItemDepth,
+          maxEntries: limits.maxItemEntries,
+        },
+      },
+      jobLabels: { [LABEL_INSTANCE]: config.instance },
+      jobFinalizers: [FINALIZER_RESULT],
+      alreadyDone: (requestId, idScope) => this.results.exists(requestId, idScope),
       metrics: this.metrics,
       logger: this.#log.child({ component: 'dispatcher' }),
       activeJobs: () => this.#tracker.active,
@@ -230,55 +238,10 @@ export class DispatcherService {
               ? 'all granted'
               : `missing: ${missing.join(', ')}`,
       },
+      routes: routesCheck(this.#dispatcher.heldRoutes()),
       running: { ok: this.#state === 'running', detail: this.#state },
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
-  }
-
-  async #recordResult(jobs: JobOperations, job: FinishedJob, state: JobState): Promise<void> {
-    const { requestId, name, namespace, template } = job;
-    this.metrics.jobsFinished.inc({ result: state.phase });
-    if (requestId === undefined) return;
-    try {
-      const exitCode = state.phase === 'Failed' ? await failedExitCode(jobs, name, namespace) : undefined;
-      const result = resultFrom(state, {
-        requestId,
-        jobName: name,
-        namespace,
-        template,
-        ...(exitCode !== undefined ? { exitCode } : {}),
-      });
-      if (await this.results.write(result))
-        this.#log.info({ requestId, jobName: name, status: result.status }, 'result recorded');
-      this.#scheduleCleanup(jobs, name, namespace, state);
-    } catch (err) {
-      this.#log.error({ err, requestId, jobName: name }, 'recording the result failed');
-    }
-  }
-
-  /**
-   * Deletes a finished Job `cleanup.afterSeconds` after its completion time,
-   * so a Job that finished while kjd was down is still cleaned up. Every
-   * replica may try; a 404 just means another one was first.
-   */
-  #scheduleCleanup(jobs: JobOperations, name: string, namespace: string, state: JobState): void {
-    const cleanup = this.#config.cleanup;
-    if (cleanup === undefined) return;
-    const finishedAt = state.completionTime === undefined ? Date.now() : Date.parse(state.completionTime);
-    const delay = Math.max(0, finishedAt + cleanup.afterSeconds * 1000 - Date.now());
-    const timer = setTimeout(() => {
-      this.#cleanups.delete(timer);
-      jobs.delete(name, { namespace, propagation: cleanup.propagation }).then(
-        () => {
-          this.#log.info({ jobName: name }, 'finished Job cleaned up');
-        },
-        (err: unknown) => {
-          if (!(err instanceof KubeNotFoundError)) this.#log.warn({ err, jobName: name }, 'cleanup failed');
-        },
-      );
-    }, delay);
-    timer.unref();
-    this.#cleanups.add(timer);
   }
 
   /** Stops in order; safe to call more than once and from any state. */
@@ -297,9 +260,10 @@ export class DispatcherService {
       }
     };
     if (this.#depthTimer) clearInterval(this.#depthTimer);
-    for (const t of this.#cleanups) clearTimeout(t);
+    this.#sweeper?.stop();
     await step('dispatcher', () => this.#dispatcher.stop(this.#config.shutdownGraceMs));
     await step('tracker', () => this.#tracker.stop());
+    await step('results', () => this.#recorder.stop());
     await step('redis', async () => {
       for (const b of this.#blocking) b.disconnect();
       await this.#redis.quit();
@@ -310,32 +274,12 @@ export class DispatcherService {
   }
 }
 
-interface FinishedJob {
-  readonly requestId: string | undefined;
-  readonly name: string;
-  readonly namespace: string;
-  readonly template: string;
-}
-
-function finishedJob(job: V1Job): FinishedJob {
-  return {
-    requestId: job.metadata?.annotations?.[ANNOTATION_REQUEST_ID],
-    name: job.metadata?.name ?? '',
-    namespace: job.metadata?.namespace ?? '',
-    template: job.metadata?.labels?.['kjd.dev/template'] ?? '',
-  };
-}
-
-async function failedExitCode(
-  jobs: JobOperations,
-  name: string,
-  namespace: string,
-): Promise<number | undefined> {
-  for (const pod of await jobs.pods(name, namespace)) {
-    for (const cs of pod.status?.containerStatuses ?? []) {
-      const code = cs.state?.terminated?.exitCode;
-      if (code !== undefined && code !== 0) return code;
-    }
-  }
-  return undefined;
+/** Routes held back by a configuration error make kjd not ready; a full quota only waits. */
+function routesCheck(held: ReturnType<Dispatcher['heldRoutes']>): { ok: boolean; detail: string } {
+  const broken = held.filter((h) => h.problem.category === 'configuration');
+  const waiting = held.filter((h) => h.problem.category === 'capacity');
+  const describe = (hs: typeof held) => hs.map((h) => `${h.route}: ${h.problem.message}`).join('; ');
+  if (broken.length > 0) return { ok: false, detail: `misconfigured: ${describe(broken)}` };
+  if (waiting.length > 0) return { ok: true, detail: `waiting for room: ${describe(waiting)}` };
+  return { ok: true, detail: 'every route taking items' };
 }

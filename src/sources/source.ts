@@ -44,6 +44,11 @@ export interface WorkSource {
   ack(item: WorkItem): Promise<void>;
   /** The item can never become a Job: move it, with the reason, to the dead-letter place next to its queue. */
   deadLetter(item: WorkItem, why: DeadLetter): Promise<void>;
+  /**
+   * Hands one taken item back to its queue at once, for another try later (its
+   * route is held back, or acknowledging it failed).
+   */
+  release?(item: WorkItem): Promise<void>;
   /** Items waiting (not yet taken), for metrics and backpressure. */
   depth(): Promise<number>;
   /** Stops taking items and hands the unacknowledged ones back for others. Idempotent. */

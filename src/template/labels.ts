@@ -1,10 +1,15 @@
 // The labels and annotations by which kjd recognises its own Jobs. The
 // Kubernetes code selects on these keys, so they are part of kjd's contract
 // with clusters that already run Jobs it created: never rename them.
-import { ANNOTATION_REQUEST_ID, LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../kube/labels.ts';
+import {
+  ANNOTATION_ID_SCOPE,
+  ANNOTATION_REQUEST_ID,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_KJD,
+} from '../kube/labels.ts';
 import { sanitizeDnsLabel, shortHash } from './names.ts';
 
-export { ANNOTATION_REQUEST_ID, LABEL_MANAGED_BY, MANAGED_BY_KJD };
+export { ANNOTATION_ID_SCOPE, ANNOTATION_REQUEST_ID, LABEL_MANAGED_BY, MANAGED_BY_KJD };
 /** The template name, as {@link templateLabelValue} makes it. */
 export const LABEL_TEMPLATE = 'kjd.dev/template';
 /** First 10 hex digits of sha256 of the template file's text: which version of a template made a Job. */

@@ -14,6 +14,7 @@ import { fillSlot } from './fill.ts';
 import { isRecord } from './json.ts';
 import * as keys from './labels.ts';
 import { isDnsLabel, jobNameFor } from './names.ts';
+import { requestKey } from '../kube/labels.ts';
 import type { ParameterSpec } from './parameter-types.ts';
 import type { FieldPath } from './paths.ts';
 import { CONTAINER_LISTS, POD_SPEC_PATH } from './schema.ts';
@@ -25,6 +26,11 @@ export interface RenderRequest {
   readonly values: Readonly<Record<string, unknown>>;
   /** Makes the Job name deterministic and is recorded on the Job (at most 1024 characters, no control characters). */
   readonly requestId?: string;
+  /**
+   * Where `requestId` is unique (kjd serve: the route's idScope). The Job name
+   * hashes scope and id together, so equal ids in two scopes make two Jobs.
+   */
+  readonly idScope?: string;
   /** @default the template's metadata.namespace, else none (the client's default namespace) */
   readonly namespace?: string;
   /** The whole item; containers get it as JSON in `KJD_PAYLOAD`. @default `values` */
@@ -133,8 +139,9 @@ function stampIdentity(
   request: RenderRequest,
 ): void {
   const metadata = record(job, 'metadata');
-  const { requestId } = request;
-  metadata.name = jobNameFor(template.name, requestId);
+  const { requestId, idScope } = request;
+  const key = requestId === undefined ? undefined : requestKey(requestId, idScope);
+  metadata.name = jobNameFor(template.name, key);
   const namespace = request.namespace ?? template.namespace;
   if (namespace === undefined) delete metadata.namespace;
   else metadata.namespace = namespace;
@@ -143,9 +150,10 @@ function stampIdentity(
     [keys.LABEL_TEMPLATE]: keys.templateLabelValue(template.name),
   };
   Object.assign(record(metadata, 'labels'), identity, { [keys.LABEL_TEMPLATE_HASH]: template.hash });
-  if (requestId !== undefined) {
-    record(metadata, 'labels')[keys.LABEL_REQUEST_HASH] = keys.requestHashLabelValue(requestId);
+  if (requestId !== undefined && key !== undefined) {
+    record(metadata, 'labels')[keys.LABEL_REQUEST_HASH] = keys.requestHashLabelValue(key);
     record(metadata, 'annotations')[keys.ANNOTATION_REQUEST_ID] = requestId;
+    if (idScope !== undefined) record(metadata, 'annotations')[keys.ANNOTATION_ID_SCOPE] = idScope;
   }
   const podMetadata = record(record(record(job, 'spec'), 'template'), 'metadata');
   Object.assign(record(podMetadata, 'labels'), identity);

@@ -2,13 +2,22 @@
 // relist, any other error -> back off and relist; it never stops for good,
 // unlike client-node's informer). From it: how many Jobs are unfinished
 // (backpressure), whether it is in sync (readiness), and each Job's move to
-// finished (results), reported once per process per Job.
+// finished (results), reported once per process per Job, and each Job that
+// went away without being seen to finish (deleted, or gone across a relist),
+// so that every Job kjd made ends in a result.
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { KubeGoneError, KubeInvalidError, KubeRequestError } from '../kube/errors.ts';
 import { isFinished, jobState, type JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../kube/labels.ts';
+import {
+  ANNOTATION_ID_SCOPE,
+  ANNOTATION_REQUEST_ID,
+  FINALIZER_RESULT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  MANAGED_BY_KJD,
+} from '../kube/labels.ts';
 import type { KubeTransport } from '../kube/transport.ts';
 import { INITIAL_EVENTS_END, watchJobs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
@@ -28,9 +37,46 @@ export interface JobTrackerOptions {
   readonly initialSync?: 'watch-list' | 'list';
   /** Called when a Job's phase changes (and when it is first seen). Must not throw. */
   readonly onChange?: (job: V1Job, state: JobState) => void;
+  /**
+   * Called once per Job that is being deleted, or is gone, before it was seen
+   * to finish: a person deleted it, or it vanished while kjd was not looking
+   * (down, or across a relist). Must not throw.
+   */
+  readonly onVanished?: (job: JobRef) => void;
+  /** Only Jobs with app.kubernetes.io/instance=<this> (this release's own). */
+  readonly instance?: string;
+  /**
+   * A watch that delivers nothing (no event, no bookmark) this long is taken
+   * for a dead connection and started again. Default 90 000 ms.
+   */
+  readonly watchIdleMs?: number;
 }
 
-const SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`;
+/** What the tracker keeps of a Job: enough to record its result once the Job is gone. */
+export interface JobRef {
+  readonly name: string;
+  readonly namespace: string;
+  readonly requestId: string | undefined;
+  readonly idScope: string | undefined;
+  readonly template: string;
+  /** Has kjd's result finalizer (so kjd must remove it). */
+  readonly finalizer: boolean;
+}
+
+export function jobRef(job: V1Job): JobRef {
+  const m = job.metadata;
+  return {
+    name: m?.name ?? '',
+    namespace: m?.namespace ?? '',
+    requestId: m?.annotations?.[ANNOTATION_REQUEST_ID],
+    idScope: m?.annotations?.[ANNOTATION_ID_SCOPE],
+    template: m?.labels?.['kjd.dev/template'] ?? '',
+    finalizer: m?.finalizers?.includes(FINALIZER_RESULT) === true,
+  };
+}
+
+/** A watch that ends this soon with nothing in it is failing: back off before the next. */
+const QUICK_END_MS = 1000;
 
 export class JobTracker {
   readonly #o: JobTrackerOptions;
@@ -45,9 +91,15 @@ export class JobTracker {
   #streamInitial: boolean;
   #loops: Promise<void>[] = [];
 
+  readonly #selector: string;
+
   constructor(options: JobTrackerOptions) {
     this.#o = options;
     this.#streamInitial = options.initialSync !== 'list';
+    this.#selector = [
+      `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`,
+      ...(options.instance !== undefined ? [`${LABEL_INSTANCE}=${options.instance}`] : []),
+    ].join(',');
   }
 
   /** Unfinished Jobs kjd manages, not counting suspended ones (queued in Kueue). */
@@ -131,9 +183,10 @@ export class JobTracker {
     let rv: string | undefined;
     for await (const ev of watchJobs(this.#o.transport, {
       namespace,
-      labelSelector: SELECTOR,
+      labelSelector: this.#selector,
       signal,
       sendInitialEvents: true,
+      idleTimeoutMs: this.#idleMs,
     })) {
       rv = ev.object.metadata?.resourceVersion ?? rv;
       if (ev.type === 'BOOKMARK') {
@@ -143,7 +196,7 @@ export class JobTracker {
           this.#synced.add(namespace);
           onSynced();
         }
-      } else if (ev.type === 'DELETED') this.#forget(keyOf(ev.object));
+      } else if (ev.type === 'DELETED') this.#deleted(ev.object);
       else {
         const key = this.#observe(ev.object);
         if (initial) seen.add(key);
@@ -165,7 +218,7 @@ export class JobTracker {
     do {
       const page = await this.#o.jobs.list({
         namespace,
-        labelSelector: SELECTOR,
+        labelSelector: this.#selector,
         limit: 500,
         ...(token !== undefined ? { continue: token } : {}),
       });
@@ -177,27 +230,65 @@ export class JobTracker {
     return rv;
   }
 
+  get #idleMs(): number {
+    return this.#o.watchIdleMs ?? 90_000;
+  }
+
   async #watch(namespace: string, from: string | undefined, signal: AbortSignal): Promise<void> {
     let rv = from;
+    let quickEnds = 0;
     for (;;) {
+      const started = Date.now();
+      let events = 0;
       for await (const ev of watchJobs(this.#o.transport, {
         namespace,
-        labelSelector: SELECTOR,
+        labelSelector: this.#selector,
         signal,
+        idleTimeoutMs: this.#idleMs,
         ...(rv !== undefined ? { resourceVersion: rv } : {}),
       })) {
+        events++;
         rv = ev.object.metadata?.resourceVersion ?? rv;
         if (ev.type === 'BOOKMARK') continue;
-        if (ev.type === 'DELETED') this.#forget(keyOf(ev.object));
+        if (ev.type === 'DELETED') this.#deleted(ev.object);
         else this.#observe(ev.object);
       }
       if (signal.aborted) return;
+      // A watch the server (or something in between) ends at once, again and
+      // again, must not become a loop of requests.
+      quickEnds = events === 0 && Date.now() - started < QUICK_END_MS ? quickEnds + 1 : 0;
+      if (quickEnds > 0) await sleep(Math.min(30_000, 250 * 2 ** Math.min(quickEnds, 7)), signal);
     }
   }
 
-  #forget(key: string): void {
-    this.#count(this.#jobs.get(key), -1);
+  /** The DELETED event carries the Job's last state: it may have finished unseen. */
+  #deleted(job: V1Job): void {
+    const key = keyOf(job);
+    const before = this.#jobs.get(key);
+    if (before?.finished !== true) {
+      const state = jobState(job);
+      if (isFinished(state)) this.#notify(() => this.#o.onFinished?.(job, state));
+      else if (before?.vanished !== true) this.#notify(() => this.#o.onVanished?.(jobRef(job)));
+    }
+    this.#count(before, -1);
     this.#jobs.delete(key);
+  }
+
+  /** Gone from a relist without a DELETED event (kjd was not watching). */
+  #forget(key: string): void {
+    const before = this.#jobs.get(key);
+    if (before !== undefined && !before.finished && !before.vanished)
+      this.#notify(() => this.#o.onVanished?.(before.ref));
+    this.#count(before, -1);
+    this.#jobs.delete(key);
+  }
+
+  #notify(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.logger.error({ err }, 'a Job listener threw');
+    }
   }
 
   #count(j: Tracked | undefined, by: 1 | -1): void {
@@ -211,17 +302,27 @@ export class JobTracker {
     const state = jobState(job);
     const finished = isFinished(state);
     const before = this.#jobs.get(key);
-    const now: Tracked = { phase: state.phase, finished, suspended: job.spec?.suspend === true };
+    // Being deleted before it finished (a person's delete waits on kjd's finalizer).
+    const vanished = !finished && job.metadata?.deletionTimestamp != null;
+    const now: Tracked = {
+      phase: state.phase,
+      finished,
+      suspended: job.spec?.suspend === true,
+      vanished: vanished || before?.vanished === true,
+      ref: before?.ref ?? jobRef(job),
+    };
     this.#count(before, -1);
     this.#count(now, 1);
     this.#jobs.set(key, now);
-    try {
-      if (before?.phase !== state.phase || before.finished !== finished) this.#o.onChange?.(job, state);
-      if (finished && before?.finished !== true) this.#o.onFinished?.(job, state);
-    } catch (err) {
-      this.#o.logger.error({ err }, 'a Job listener threw');
-    }
+    this.#report(job, state, before, vanished);
     return key;
+  }
+
+  #report(job: V1Job, state: JobState, before: Tracked | undefined, vanished: boolean): void {
+    if (before?.phase !== state.phase || before.finished !== state.finished)
+      this.#notify(() => this.#o.onChange?.(job, state));
+    if (state.finished && before?.finished !== true) this.#notify(() => this.#o.onFinished?.(job, state));
+    if (vanished && before?.vanished !== true) this.#notify(() => this.#o.onVanished?.(jobRef(job)));
   }
 }
 
@@ -229,6 +330,9 @@ interface Tracked {
   readonly phase: string;
   readonly finished: boolean;
   readonly suspended: boolean;
+  /** Reported to onVanished already. */
+  readonly vanished: boolean;
+  readonly ref: JobRef;
 }
 
 const keyOf = (job: V1Job) => `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;

@@ -1,15 +1,28 @@
 // How each item ended, written back for the producer: a record in a results
 // stream and a hash per request id (with a TTL) — exactly once, even with
 // several replicas each seeing the Job finish (the hash is the guard).
+//
+// The hash doubles as the request's tombstone: while it exists (results.ttlSeconds,
+// 7 days by default) an item redelivered with the same request id is
+// acknowledged without a second Job, even after the Job itself is gone.
 import type { Redis } from 'ioredis';
 import type { JobState } from '../kube/job-status.ts';
+import { requestKey } from '../kube/labels.ts';
+
+/**
+ * Succeeded/Failed: the Job's own outcome. Deleted: the Job was deleted (by a
+ * person, or by anything but kjd's cleanup) before it finished.
+ */
+export type ResultStatus = 'Succeeded' | 'Failed' | 'Deleted';
 
 export interface JobResult {
   readonly requestId: string;
+  /** The route's idScope the request id belongs to (absent for Jobs kjd made before 0.2). */
+  readonly idScope?: string;
   readonly jobName: string;
   readonly namespace: string;
   readonly template: string;
-  readonly status: 'Succeeded' | 'Failed';
+  readonly status: ResultStatus;
   readonly reason?: string;
   readonly startTime?: string;
   readonly completionTime?: string;
@@ -23,7 +36,7 @@ export interface ResultsOptions {
   readonly stream?: string;
   /** Default `kjd:result:`; the key is prefix + request id. */
   readonly hashPrefix?: string;
-  /** Default 86 400 (a day). */
+  /** Default 604 800 (7 days). */
   readonly ttlSeconds?: number;
   /** Approximate cap on the stream's length. Default 100 000. */
   readonly maxStreamLength?: number;
@@ -50,7 +63,7 @@ export class RedisResults {
     this.#redis = options.redis;
     this.stream = options.stream ?? 'kjd:results';
     this.hashPrefix = options.hashPrefix ?? 'kjd:result:';
-    this.#ttl = options.ttlSeconds ?? 86_400;
+    this.#ttl = options.ttlSeconds ?? 7 * 86_400;
     this.#maxLen = options.maxStreamLength ?? 100_000;
   }
 
@@ -60,7 +73,7 @@ export class RedisResults {
     const written = await this.#redis.eval(
       WRITE_ONCE,
       2,
-      this.hashPrefix + result.requestId,
+      this.key(result.requestId, result.idScope),
       this.stream,
       this.#ttl,
       this.#maxLen,
@@ -69,9 +82,19 @@ export class RedisResults {
     return written === 1;
   }
 
-  async read(requestId: string): Promise<Record<string, string> | undefined> {
-    const h = await this.#redis.hgetall(this.hashPrefix + requestId);
+  /** The hash of one request: prefix + `<idScope>/<request id>` (prefix + request id without a scope). */
+  key(requestId: string, idScope: string | undefined): string {
+    return this.hashPrefix + requestKey(requestId, idScope);
+  }
+
+  async read(requestId: string, idScope?: string): Promise<Record<string, string> | undefined> {
+    const h = await this.#redis.hgetall(this.key(requestId, idScope));
     return Object.keys(h).length === 0 ? undefined : h;
+  }
+
+  /** The request already has a result (its tombstone): it must not get another Job. */
+  async exists(requestId: string, idScope: string | undefined): Promise<boolean> {
+    return (await this.#redis.exists(this.key(requestId, idScope))) === 1;
   }
 }
 
@@ -81,8 +104,12 @@ export function resultFrom(
 ): JobResult {
   return {
     ...base,
-    status: state.phase === 'Failed' ? 'Failed' : 'Succeeded',
-    ...(state.reason !== undefined ? { reason: state.reason } : {}),
+    status: !state.finished ? 'Deleted' : state.phase === 'Failed' ? 'Failed' : 'Succeeded',
+    ...(!state.finished
+      ? { reason: 'JobDeleted' }
+      : state.reason !== undefined
+        ? { reason: state.reason }
+        : {}),
     ...(state.startTime !== undefined ? { startTime: state.startTime } : {}),
     ...(state.completionTime !== undefined ? { completionTime: state.completionTime } : {}),
   };

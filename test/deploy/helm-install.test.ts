@@ -111,9 +111,10 @@ describe("helm install, then kjd as the chart's ServiceAccount", () => {
           });
           assert.equal(r.status, 202, await r.text());
         }
+        // Result keys: <route name>/<request id>.
         const ids = [
-          ...Array.from({ length: 10 }, (_, i) => `${p}-q${i}`),
-          ...Array.from({ length: 5 }, (_, i) => `${p}-h${i}`),
+          ...Array.from({ length: 10 }, (_, i) => `queue/${p}-q${i}`),
+          ...Array.from({ length: 5 }, (_, i) => `api/${p}-h${i}`),
         ];
         await eventually(
           '15 results',

@@ -82,10 +82,11 @@ describe('kjd serve: list, stream and HTTP in one process', () => {
       );
       assert.deepEqual(new Set(posts.map((r) => r.status)), new Set([202]));
 
+      // Result keys: <route's idScope (its name)>/<request id>.
       const requestIds = [
-        ...Array.from({ length: 200 }, (_, i) => `${p}-l${i}`),
-        ...entryIds.map((id) => `${p}:stream/${id}`),
-        ...Array.from({ length: 50 }, (_, i) => `${p}-h${i}`),
+        ...Array.from({ length: 200 }, (_, i) => `list/${p}-l${i}`),
+        ...entryIds.map((id) => `events/${p}:stream/${id}`),
+        ...Array.from({ length: 50 }, (_, i) => `api/${p}-h${i}`),
       ];
       await eventually(
         '450 results',

@@ -61,7 +61,7 @@ describe('kjd serve cleanup and Kueue mode', () => {
           30_000,
         );
         assert.equal(
-          (await redis.hgetall(`${p}:result:${p}-0`)).status,
+          (await redis.hgetall(`${p}:result:q/${p}-0`)).status,
           'Succeeded',
           'the result outlives the Job',
         );

@@ -91,7 +91,7 @@ describe('kjd serve with a Redis list', () => {
       await eventually(
         'every result and dead letter',
         async () => {
-          const done = await Promise.all(items.map((_, i) => redis.exists(`${p}:result:${p}-${i}`)));
+          const done = await Promise.all(items.map((_, i) => redis.exists(`${p}:result:list/${p}-${i}`)));
           const finished = done.filter((d) => d === 1).length;
           return finished === 200 && (await redis.llen(`${p}:queue:dead`)) === 5 ? true : undefined;
         },
@@ -107,15 +107,15 @@ describe('kjd serve with a Redis list', () => {
         Array.from({ length: 200 }, (_, i) => i),
       );
 
-      const failed = await redis.hgetall(`${p}:result:${p}-10`);
+      const failed = await redis.hgetall(`${p}:result:list/${p}-10`);
       assert.equal(failed.status, 'Failed');
       assert.equal(failed.reason, 'BackoffLimitExceeded');
       assert.equal(failed.exitCode, '1');
       assert.match(failed.jobName ?? '', /^demo-worker-[0-9a-f]{10}$/);
-      const ok = await redis.hgetall(`${p}:result:${p}-11`);
+      const ok = await redis.hgetall(`${p}:result:list/${p}-11`);
       assert.equal(ok.status, 'Succeeded');
       assert.ok(ok.startTime && ok.completionTime);
-      assert.ok((await redis.ttl(`${p}:result:${p}-11`)) > 0, 'result hashes expire');
+      assert.ok((await redis.ttl(`${p}:result:list/${p}-11`)) > 0, 'result hashes expire');
       assert.equal(await redis.xlen(`${p}:results`), 200, 'one result record per Job');
 
       const dead = (await redis.lrange(`${p}:queue:dead`, 0, -1)).map(

@@ -1,0 +1,73 @@
+// The pieces of `kjd serve` built from its configuration alone, kept out of
+// DispatcherService's constructor so that it reads as the wiring it is.
+import type { V1Job } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/serve-config.ts';
+import { KubeClient } from '../kube/client.ts';
+import { KubeNotFoundError } from '../kube/errors.ts';
+import type { JobState } from '../kube/job-status.ts';
+import type { JobOperations } from '../kube/jobs.ts';
+import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import type { DispatcherMetrics } from '../metrics/metrics.ts';
+import type { JobEvent } from '../server/event-hub.ts';
+import { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
+
+export function kubeClientFor(
+  k: ServeConfig['kubernetes'],
+  env: Readonly<Record<string, string | undefined>>,
+  metrics: DispatcherMetrics,
+): KubeClient {
+  return KubeClient.connect({
+    env,
+    mode: k.mode,
+    ...(k.kubeconfig !== undefined ? { kubeconfig: k.kubeconfig } : {}),
+    ...(k.context !== undefined ? { context: k.context } : {}),
+    ...(k.namespace !== undefined ? { namespace: k.namespace } : {}),
+    // Where the Pod's ServiceAccount files are (tests emulate a Pod in a temp dir).
+    ...(env.KJD_SERVICE_ACCOUNT_DIR !== undefined ? { serviceAccountDir: env.KJD_SERVICE_ACCOUNT_DIR } : {}),
+    transport: {
+      rateLimit: { qps: k.qps, burst: k.burst },
+      connections: k.connections,
+      timeoutMs: k.requestTimeoutMs,
+      onRequest: (e) => {
+        if (e.status === 0 || e.status >= 400) metrics.apiErrors.inc({ status: String(e.status) });
+      },
+    },
+  });
+}
+
+/** The sweeper that deletes finished Jobs, when `cleanup` is configured. */
+export function cleanupFor(
+  cleanup: ServeConfig['cleanup'],
+  jobs: JobOperations,
+  log: Logger,
+): CleanupSweeper | undefined {
+  if (cleanup === undefined) return undefined;
+  return new CleanupSweeper({
+    afterSeconds: cleanup.afterSeconds,
+    remove: (job) =>
+      jobs.delete(job.name, { namespace: job.namespace, propagation: cleanup.propagation }).then(
+        () => {
+          log.info({ jobName: job.name }, 'finished Job cleaned up');
+        },
+        (err: unknown) => {
+          if (!(err instanceof KubeNotFoundError)) log.warn({ err, jobName: job.name }, 'cleanup failed');
+        },
+      ),
+  });
+}
+
+/** A Job's state change as the event stream (SSE) sends it. */
+export function jobEvent(job: V1Job, state: JobState): JobEvent {
+  const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+  return {
+    name: job.metadata?.name ?? '',
+    namespace: job.metadata?.namespace ?? '',
+    phase: state.phase,
+    active: state.active,
+    succeeded: state.succeeded,
+    failed: state.failed,
+    ...(requestId !== undefined ? { requestId } : {}),
+    ...(state.reason !== undefined ? { reason: state.reason } : {}),
+  };
+}

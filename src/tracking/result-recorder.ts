@@ -1,0 +1,161 @@
+// Every Job kjd serve made ends in exactly one result in Redis, then loses
+// kjd's finalizer (so its TTL or kjd's cleanup can delete it), then is
+// scheduled for cleanup. A Redis or API hiccup delays a result, never loses
+// it: writes are retried with backoff until they succeed or kjd stops, and
+// the finalizer keeps the Job (and so the chance to record it) across a
+// restart. The exit code of a failed container is best effort: a failed Pods
+// GET does not hold the result back.
+import type { V1Job } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { JobState } from '../kube/job-status.ts';
+import type { JobOperations } from '../kube/jobs.ts';
+import { FINALIZER_RESULT } from '../kube/labels.ts';
+import { sleep } from '../time/sleep.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import type { CleanupSweeper } from './cleanup-sweeper.ts';
+import { jobRef, type JobRef } from './job-tracker.ts';
+import { resultFrom, type JobResult, type RedisResults } from './results.ts';
+
+export interface ResultRecorderOptions {
+  readonly jobs: Pick<JobOperations, 'pods' | 'removeFinalizer'>;
+  readonly results: Pick<RedisResults, 'write'>;
+  readonly logger: Logger;
+  readonly cleanup?: CleanupSweeper;
+  /** Results recorded at once, at most. Default 8. */
+  readonly concurrency?: number;
+  /** First retry delay; doubles up to 30 s. Default 250 ms. */
+  readonly retryBaseMs?: number;
+  /** Called once per result this process wrote (metrics). */
+  readonly onRecorded?: (result: JobResult) => void;
+}
+
+export class ResultRecorder {
+  readonly #o: ResultRecorderOptions;
+  readonly #queue: BoundedQueue;
+  readonly #stop = new AbortController();
+  /** Jobs being recorded now: a second report of the same Job waits for the first. */
+  readonly #busy = new Set<string>();
+
+  constructor(options: ResultRecorderOptions) {
+    this.#o = options;
+    this.#queue = new BoundedQueue(options.concurrency ?? 8);
+  }
+
+  /** Results queued or being written. */
+  get pending(): number {
+    return this.#queue.size;
+  }
+
+  /** The tracker saw `job` finish. */
+  finished(job: V1Job, state: JobState): void {
+    this.#enqueue(jobRef(job), state);
+  }
+
+  /** The tracker saw `job` deleted, or gone, before it finished. */
+  vanished(ref: JobRef): void {
+    this.#enqueue(ref, undefined);
+  }
+
+  /** Stops retrying; results not written stay due (their Jobs keep kjd's finalizer). */
+  async stop(graceMs = 2000): Promise<void> {
+    this.#queue.clear();
+    const grace = new AbortController();
+    await Promise.race([this.#queue.idle(), sleep(graceMs, grace.signal).catch(() => undefined)]);
+    grace.abort();
+    this.#stop.abort();
+    await this.#queue.idle();
+  }
+
+  #enqueue(ref: JobRef, state: JobState | undefined): void {
+    const key = `${ref.namespace}/${ref.name}`;
+    this.#queue.push(async () => {
+      if (this.#busy.has(key)) return;
+      this.#busy.add(key);
+      try {
+        await this.#record(ref, state);
+      } finally {
+        this.#busy.delete(key);
+      }
+    });
+  }
+
+  async #record(ref: JobRef, state: JobState | undefined): Promise<void> {
+    const log = this.#o.logger.child({ jobName: ref.name, requestId: ref.requestId });
+    if (ref.requestId !== undefined) {
+      const exitCode = state?.phase === 'Failed' ? await this.#exitCode(ref, log) : undefined;
+      const result = resultOf(ref, ref.requestId, state, exitCode);
+      const written = await this.#retry(log, 'writing the result', () => this.#o.results.write(result));
+      if (written === undefined) return; // stopping: the finalizer keeps the Job for the next run
+      if (written) {
+        this.#o.onRecorded?.(result);
+        log.info({ status: result.status }, 'result recorded');
+      }
+    }
+    if (ref.finalizer) {
+      const removed = await this.#retry(log, "removing kjd's finalizer", () =>
+        this.#o.jobs.removeFinalizer(ref.name, ref.namespace, FINALIZER_RESULT).then(() => true),
+      );
+      if (removed === undefined) return;
+    }
+    const finishedAt = state?.finishTime === undefined ? Date.now() : Date.parse(state.finishTime);
+    if (state !== undefined) this.#o.cleanup?.schedule(ref, finishedAt);
+  }
+
+  async #exitCode(ref: JobRef, log: Logger): Promise<number | undefined> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        for (const pod of await this.#o.jobs.pods(ref.name, ref.namespace)) {
+          for (const cs of pod.status?.containerStatuses ?? []) {
+            const code = cs.state?.terminated?.exitCode;
+            if (code !== undefined && code !== 0) return code;
+          }
+        }
+        return undefined;
+      } catch (err) {
+        log.warn({ err, attempt }, "reading the failed Job's Pods failed");
+        if (!(await this.#pause(attempt))) return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Tries `fn` until it succeeds; undefined when kjd stops first. */
+  async #retry<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        log.warn({ err, attempt }, `${what} failed; retrying`);
+        if (!(await this.#pause(attempt))) return undefined;
+      }
+    }
+  }
+
+  async #pause(attempt: number): Promise<boolean> {
+    const base = this.#o.retryBaseMs ?? 250;
+    const ms = Math.min(30_000, base * 2 ** Math.min(attempt, 10)) * (0.5 + Math.random() / 2);
+    try {
+      await sleep(ms, this.#stop.signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function resultOf(
+  ref: JobRef,
+  requestId: string,
+  state: JobState | undefined,
+  exitCode: number | undefined,
+): JobResult {
+  const base = {
+    requestId,
+    ...(ref.idScope !== undefined ? { idScope: ref.idScope } : {}),
+    jobName: ref.name,
+    namespace: ref.namespace,
+    template: ref.template,
+    ...(exitCode !== undefined ? { exitCode } : {}),
+  };
+  return state === undefined ? { ...base, status: 'Deleted', reason: 'JobDeleted' } : resultFrom(state, base);
+}
