@@ -1,6 +1,7 @@
 // Where the benchmark runs: the local control plane and Redis (started here,
 // or the ones `npm run cluster:up` left running), and per contender a fresh
 // namespace with a ServiceAccount, as a Pod of it would see them.
+import { releaseKjdFinalizers } from '../../harness/finalizers.ts';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,8 @@ export async function createNamespace(env: BenchEnvironment, name: string): Prom
       KJD_SERVICE_ACCOUNT_DIR: dir,
     },
     async remove() {
+      // kjd's Jobs keep its result finalizer once kjd has stopped.
+      await releaseKjdFinalizers(env.kubeconfigPath, name).catch(() => undefined);
       await admin.call('DELETE', apiPath('batch/v1', name, 'jobs'), {
         query: { propagationPolicy: 'Background' },
       });

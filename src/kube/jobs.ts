@@ -96,8 +96,10 @@ export class JobOperations {
   }
 
   /** The Job with its status (`get jobs`; does not need the jobs/status subresource). */
-  get(name: string, namespace?: string): Promise<V1Job> {
-    return this.#client.call<V1Job>('GET', jobsPath(this.#ns(namespace), name));
+  get(name: string, namespace?: string, signal?: AbortSignal): Promise<V1Job> {
+    return this.#client.call<V1Job>('GET', jobsPath(this.#ns(namespace), name), {
+      ...(signal !== undefined ? { signal } : {}),
+    });
   }
 
   async list(
@@ -130,10 +132,15 @@ export class JobOperations {
   }
 
   /** Merge patch by default. A JSON merge patch replaces lists whole; `strategic` merges containers by name. */
-  patch(name: string, body: unknown, options: { namespace?: string; type?: PatchType } = {}): Promise<V1Job> {
+  patch(
+    name: string,
+    body: unknown,
+    options: { namespace?: string; type?: PatchType; signal?: AbortSignal } = {},
+  ): Promise<V1Job> {
     return this.#client.call<V1Job>('PATCH', jobsPath(this.#ns(options.namespace), name), {
       body,
       contentType: PATCH_CONTENT_TYPES[options.type ?? 'merge'],
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
   }
 
@@ -168,13 +175,19 @@ export class JobOperations {
    */
   async delete(
     name: string,
-    options: { namespace?: string; propagation?: Propagation; gracePeriodSeconds?: number } = {},
+    options: {
+      namespace?: string;
+      propagation?: Propagation;
+      gracePeriodSeconds?: number;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<void> {
     await this.#client.call('DELETE', jobsPath(this.#ns(options.namespace), name), {
       query: {
         propagationPolicy: options.propagation ?? 'Background',
         gracePeriodSeconds: options.gracePeriodSeconds,
       },
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
   }
 
@@ -183,16 +196,25 @@ export class JobOperations {
    * the entry first: two replicas removing it at once cannot remove another
    * finalizer by index. A Job already gone counts as done.
    */
-  async removeFinalizer(name: string, namespace: string, finalizer: string): Promise<void> {
+  async removeFinalizer(
+    name: string,
+    namespace: string,
+    finalizer: string,
+    /** The finalizers as last seen (a watch event): saves a GET when they have not changed. */
+    known?: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<void> {
     for (let tries = 0; tries < 5; tries++) {
-      let job: V1Job;
-      try {
-        job = await this.get(name, namespace);
-      } catch (err) {
-        if (err instanceof KubeNotFoundError) return;
-        throw err;
+      let finalizers = tries === 0 ? known : undefined;
+      if (finalizers === undefined) {
+        try {
+          finalizers = (await this.get(name, namespace, signal)).metadata?.finalizers ?? [];
+        } catch (err) {
+          if (err instanceof KubeNotFoundError) return;
+          throw err;
+        }
       }
-      const index = job.metadata?.finalizers?.indexOf(finalizer) ?? -1;
+      const index = finalizers.indexOf(finalizer);
       if (index < 0) return;
       const path = `/metadata/finalizers/${index}`;
       try {
@@ -202,7 +224,7 @@ export class JobOperations {
             { op: 'test', path, value: finalizer },
             { op: 'remove', path },
           ],
-          { namespace, type: 'json' },
+          { namespace, type: 'json', ...(signal !== undefined ? { signal } : {}) },
         );
         return;
       } catch (err) {
@@ -214,9 +236,10 @@ export class JobOperations {
   }
 
   /** The Job's Pods, oldest first. */
-  async pods(name: string, namespace?: string): Promise<V1Pod[]> {
+  async pods(name: string, namespace?: string, signal?: AbortSignal): Promise<V1Pod[]> {
     const list = await this.#client.call<WireList<V1Pod>>('GET', apiPath('v1', this.#ns(namespace), 'pods'), {
       query: { labelSelector: `${JOB_NAME_POD_LABEL}=${name}` },
+      ...(signal !== undefined ? { signal } : {}),
     });
     const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
     return [...list.items].sort((a, b) => created(a) - created(b));

@@ -45,13 +45,14 @@ export function cleanupFor(
   if (cleanup === undefined) return undefined;
   return new CleanupSweeper({
     afterSeconds: cleanup.afterSeconds,
-    remove: (job) =>
-      jobs.delete(job.name, { namespace: job.namespace, propagation: cleanup.propagation }).then(
+    remove: (job, signal) =>
+      jobs.delete(job.name, { namespace: job.namespace, propagation: cleanup.propagation, signal }).then(
         () => {
           log.info({ jobName: job.name }, 'finished Job cleaned up');
         },
         (err: unknown) => {
-          if (!(err instanceof KubeNotFoundError)) log.warn({ err, jobName: job.name }, 'cleanup failed');
+          if (!(err instanceof KubeNotFoundError) && !signal.aborted)
+            log.warn({ err, jobName: job.name }, 'cleanup failed');
         },
       ),
   });

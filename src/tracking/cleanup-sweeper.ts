@@ -11,7 +11,8 @@ export interface CleanupTarget {
 
 export interface CleanupSweeperOptions {
   readonly afterSeconds: number;
-  readonly remove: (job: CleanupTarget) => Promise<void>;
+  /** Deletes one Job; `signal` aborts when the sweeper stops. */
+  readonly remove: (job: CleanupTarget, signal: AbortSignal) => Promise<void>;
   readonly now?: () => number;
 }
 
@@ -24,6 +25,7 @@ export class CleanupSweeper {
   /** namespace/name -> when it is due (ms since epoch). */
   readonly #due = new Map<string, { job: CleanupTarget; at: number }>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #stop = new AbortController();
   #stopped = false;
   #sweeping = false;
 
@@ -49,6 +51,7 @@ export class CleanupSweeper {
 
   stop(): void {
     this.#stopped = true;
+    this.#stop.abort();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#due.clear();
   }
@@ -63,7 +66,7 @@ export class CleanupSweeper {
       for (const [key, { job, at }] of [...this.#due]) {
         if (at > now || this.#stopped) continue;
         this.#due.delete(key);
-        await this.#o.remove(job).catch(() => undefined);
+        await this.#o.remove(job, this.#stop.signal).catch(() => undefined);
         removed++;
       }
     } finally {

@@ -13,7 +13,6 @@ import type { JobOperations } from '../kube/jobs.ts';
 import {
   ANNOTATION_ID_SCOPE,
   ANNOTATION_REQUEST_ID,
-  FINALIZER_RESULT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
   MANAGED_BY_KJD,
@@ -59,8 +58,8 @@ export interface JobRef {
   readonly requestId: string | undefined;
   readonly idScope: string | undefined;
   readonly template: string;
-  /** Has kjd's result finalizer (so kjd must remove it). */
-  readonly finalizer: boolean;
+  /** The Job's finalizers when last seen; kjd removes its own (FINALIZER_RESULT) after the result. */
+  readonly finalizers: readonly string[];
 }
 
 export function jobRef(job: V1Job): JobRef {
@@ -71,7 +70,7 @@ export function jobRef(job: V1Job): JobRef {
     requestId: m?.annotations?.[ANNOTATION_REQUEST_ID],
     idScope: m?.annotations?.[ANNOTATION_ID_SCOPE],
     template: m?.labels?.['kjd.dev/template'] ?? '',
-    finalizer: m?.finalizers?.includes(FINALIZER_RESULT) === true,
+    finalizers: m?.finalizers ?? [],
   };
 }
 
@@ -292,7 +291,8 @@ export class JobTracker {
   }
 
   #count(j: Tracked | undefined, by: 1 | -1): void {
-    if (j === undefined || j.finished) return;
+    // A Job being deleted runs no more (or soon will not): it frees its place at once.
+    if (j === undefined || j.finished || j.vanished) return;
     if (j.suspended) this.#queued += by;
     else this.#active += by;
   }

@@ -91,9 +91,11 @@ export class ResultRecorder {
         log.info({ status: result.status }, 'result recorded');
       }
     }
-    if (ref.finalizer) {
+    if (ref.finalizers.includes(FINALIZER_RESULT)) {
       const removed = await this.#retry(log, "removing kjd's finalizer", () =>
-        this.#o.jobs.removeFinalizer(ref.name, ref.namespace, FINALIZER_RESULT).then(() => true),
+        this.#o.jobs
+          .removeFinalizer(ref.name, ref.namespace, FINALIZER_RESULT, ref.finalizers, this.#stop.signal)
+          .then(() => true),
       );
       if (removed === undefined) return;
     }
@@ -104,7 +106,7 @@ export class ResultRecorder {
   async #exitCode(ref: JobRef, log: Logger): Promise<number | undefined> {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        for (const pod of await this.#o.jobs.pods(ref.name, ref.namespace)) {
+        for (const pod of await this.#o.jobs.pods(ref.name, ref.namespace, this.#stop.signal)) {
           for (const cs of pod.status?.containerStatuses ?? []) {
             const code = cs.state?.terminated?.exitCode;
             if (code !== undefined && code !== 0) return code;

@@ -9,6 +9,7 @@ import {
   RbacAuthorizationV1Api,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
+import { releaseKjdFinalizers } from '../../harness/finalizers.ts';
 import { KubeNotFoundError } from '../../src/kube/errors.ts';
 import { testEnv } from './env.ts';
 
@@ -24,6 +25,8 @@ export function useNamespace(prefix: string): { readonly name: string } {
       .createNamespace({ body: { metadata: { name: ns.name } } });
   });
   after(async () => {
+    // Jobs of a killed `kjd serve` keep kjd's result finalizer: release them, or the namespace never goes.
+    await releaseKjdFinalizers(testEnv().kubeconfigPath, ns.name).catch(() => undefined);
     await testEnv()
       .admin.makeApiClient(CoreV1Api)
       .deleteNamespace({ name: ns.name })
