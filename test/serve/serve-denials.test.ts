@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { adminCall, batch, core, useServeFixture } from '../support/serve-fixture.ts';
+import { adminCall, batch, core, results, useServeFixture } from '../support/serve-fixture.ts';
 
 const template = new URL('../fixtures/behaving-job.yaml', import.meta.url).pathname;
 
@@ -126,7 +126,9 @@ describe('kjd serve: denied, no room, or nowhere to go', () => {
       'each with the denial message',
     );
     await eventually('the good items and the stream route done', async () => {
-      const good = await Promise.all([0, 1, 2].map((i) => redis.exists(`${p}:result:list/${p}-good-${i}`)));
+      const good = await Promise.all(
+        [0, 1, 2].map((i) => redis.exists(`${results(p, 'list')}${p}-good-${i}`)),
+      );
       return good.every((x) => x === 1) && (await redis.xlen(`${p}:results`)) === 6 ? true : undefined;
     });
     const ready = (await (await fetch(`${kjd.url}/readyz`)).json()) as { ready: boolean };
@@ -161,7 +163,7 @@ describe('kjd serve: denied, no room, or nowhere to go', () => {
       );
       await eventually('the other route done', async () => {
         const done = await Promise.all(
-          [0, 1, 2, 3, 4].map((i) => redis.exists(`${p}:result:other/${p}-o${i}`)),
+          [0, 1, 2, 3, 4].map((i) => redis.exists(`${results(p, 'other')}${p}-o${i}`)),
         );
         return done.every((x) => x === 1) ? true : undefined;
       });
@@ -181,7 +183,7 @@ describe('kjd serve: denied, no room, or nowhere to go', () => {
         'all 10 held items done',
         async () => {
           const done = await Promise.all(
-            Array.from({ length: 10 }, (_, i) => redis.exists(`${p}:result:list/${p}-q${i}`)),
+            Array.from({ length: 10 }, (_, i) => redis.exists(`${results(p, 'list')}${p}-q${i}`)),
           );
           return done.every((x) => x === 1) ? true : undefined;
         },
@@ -219,7 +221,7 @@ describe('kjd serve: denied, no room, or nowhere to go', () => {
         'all 5 done once the namespace exists',
         async () => {
           const done = await Promise.all(
-            [0, 1, 2, 3, 4].map((i) => redis.exists(`${p}:result:list/${p}-${i}`)),
+            [0, 1, 2, 3, 4].map((i) => redis.exists(`${results(p, 'list')}${p}-${i}`)),
           );
           return done.every((x) => x === 1) ? true : undefined;
         },

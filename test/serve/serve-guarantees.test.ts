@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import type { V1Job } from '@kubernetes/client-node';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
-import { batch, useServeFixture } from '../support/serve-fixture.ts';
+import { batch, results, useServeFixture } from '../support/serve-fixture.ts';
 
 const template = new URL('../fixtures/behaving-job.yaml', import.meta.url).pathname;
 
@@ -23,7 +23,7 @@ describe('kjd serve keeps its promises off the happy path', () => {
     const item = JSON.stringify({ id: `${p}-1`, CUSTOM_ID: '1' });
     await redis.lpush(`${p}:queue`, item);
     await eventually('the result', async () =>
-      (await redis.exists(`${p}:result:list/${p}-1`)) === 1 ? true : undefined,
+      (await redis.exists(`${results(p, 'list')}${p}-1`)) === 1 ? true : undefined,
     );
     const [job] = await jobsFor(ns.name, `${p}-1`);
     assert.ok(job?.metadata?.name);
@@ -51,13 +51,13 @@ describe('kjd serve keeps its promises off the happy path', () => {
       propagationPolicy: 'Background',
     });
     const result = await eventually('the result', async () => {
-      const r = await redis.hgetall(`${p}:result:list/${p}-1`);
+      const r = await redis.hgetall(`${results(p, 'list')}${p}-1`);
       return r.status === undefined ? undefined : r;
     });
     assert.equal(result.status, 'Deleted');
     assert.equal(result.reason, 'JobDeleted');
     // kjd lets the Job go once its result is written.
-    await gone(ns.name, job.metadata!.name!);
+    await gone(ns.name, job.metadata.name!);
     await stop(kjd);
   });
 
@@ -79,10 +79,10 @@ describe('kjd serve keeps its promises off the happy path', () => {
     await sleep(500);
     const held = await batch().readNamespacedJob({ name, namespace: ns.name });
     assert.ok(held.metadata?.deletionTimestamp, 'the finalizer holds the Job for kjd');
-    assert.equal(await redis.exists(`${p}:result:list/${p}-1`), 0);
+    assert.equal(await redis.exists(`${results(p, 'list')}${p}-1`), 0);
     const second = await serve(p, config, { replica: `${p}-b` });
     const result = await eventually('the result', async () => {
-      const r = await redis.hgetall(`${p}:result:list/${p}-1`);
+      const r = await redis.hgetall(`${results(p, 'list')}${p}-1`);
       return r.status === undefined ? undefined : r;
     });
     assert.equal(result.status, 'Succeeded');
@@ -147,7 +147,7 @@ describe('kjd serve keeps its promises off the happy path', () => {
     });
     await redis.lpush(`${p}:queue`, JSON.stringify({ id: `${p}-1`, CUSTOM_ID: '1' }));
     await eventually('its own item done', async () =>
-      (await redis.exists(`${p}:result:list/${p}-1`)) === 1 ? true : undefined,
+      (await redis.exists(`${results(p, 'list')}${p}-1`)) === 1 ? true : undefined,
     );
     await sleep(1500);
     const names = (await batch().listNamespacedJob({ namespace: ns.name })).items.map(

@@ -17,6 +17,12 @@ import { startServe, writeServeConfig, type ServeProcess } from './serve.ts';
 export const batch = (): BatchV1Api => testEnv().admin.makeApiClient(BatchV1Api);
 export const core = (): CoreV1Api => testEnv().admin.makeApiClient(CoreV1Api);
 
+/**
+ * Where a route's results are, under the fixture's per-test prefix: hashes are
+ * `<prefix><idScope>/<request id>`, and a route's idScope is its name.
+ */
+export const results = (p: string, route: string): string => `${p}:result:${route}/`;
+
 export interface ServeFixture {
   readonly redis: Redis;
   /** A fresh key prefix (and replica-id stem) for one test. */
