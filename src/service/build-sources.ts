@@ -1,6 +1,7 @@
 // One WorkSource per queue route, each with its own blocking Redis connection;
 // HTTP routes have none (their items come through the API).
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../sources/redis-connection.ts';
 import type { RouteConfig } from '../config/serve-config.ts';
 import { RedisListSource } from '../sources/redis-list.ts';
 import { RedisStreamSource } from '../sources/redis-stream.ts';
@@ -14,7 +15,7 @@ export function buildSource(
 ): { source: WorkSource; blocking: Redis } | undefined {
   const s = route.source;
   if (s.type === 'http') return undefined;
-  const blocking = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
+  const blocking = connectRedis(redisUrl, 'blocking');
   if (s.type === 'redis-list') {
     const source = new RedisListSource({
       redis,

@@ -6,7 +6,7 @@
 // those belong to the process entry (`kjd serve`).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
@@ -24,6 +24,7 @@ import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import { ResultRecorder } from '../tracking/result-recorder.ts';
 import { loadTemplate } from '../template/index.ts';
 import { buildSource } from './build-sources.ts';
+import { connectRedis } from '../sources/redis-connection.ts';
 import { cleanupFor, jobEvent, kubeClientFor } from './parts.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -85,9 +86,7 @@ export class DispatcherService {
     this.#log = deps.logger;
     this.replicaId = replicaIdFrom(deps);
     this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics);
-    // Auto-pipelining: commands issued in the same tick (acks, takes, results of
-    // many items at once) go out in one write; under load that halves the syscalls.
-    this.#redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    this.#redis = connectRedis(config.redis.url, 'commands');
     this.results = new RedisResults({ redis: this.#redis, ...config.results });
     const jobs = new JobOperations(this.client);
     this.#blocking = [];

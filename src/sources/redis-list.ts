@@ -1,29 +1,38 @@
 // A Redis list as a reliable queue (seed 001's case: a producer LPUSHes JSON).
 //
-// - BLMOVE takes an item from the queue's right end into this replica's own
-//   processing list, atomically: a crash after that loses nothing.
-// - Before any Job is made, the item is rewritten in the processing list as an
-//   envelope carrying a request id (the producer's `id` field, or one made
-//   now) and the delivery count, so a redelivery keeps the same id and can
-//   never make a second Job.
+// - One Lua script moves an item from the queue's right end into this
+//   replica's own processing list AND gives it its envelope there, in the
+//   same atomic step: the delivery count, and for an item without a producer
+//   id a request id (the queue's key, Redis's clock and a counter). A crash,
+//   a failover or a rollback can never separate the move from the id, so a
+//   redelivery keeps the same id and can never make a second Job. (An item
+//   with an `id` field keeps it: the producer's id is its request id.)
+// - Waiting for an item is a BLMOVE of the queue onto itself (it moves
+//   nothing), then the script: a blocking command that a reconnecting client
+//   resends can therefore never take an item nobody reads.
+// - Items are handled as bytes: an element that is not UTF-8 still matches
+//   itself in LREM, and is dead-lettered (base64) with its reason.
 // - Each replica heartbeats a key with a TTL; a replica whose key expired is
 //   dead, and any live replica moves its processing list back to the queue.
-// - ack() and deadLetter() are the only ways an item leaves Redis.
-import { randomUUID } from 'node:crypto';
+//   A replica also puts back what sits in its own processing list without
+//   being held in memory (an error between move and hand-out): orphans.
+// - ack() and deadLetter() are the only ways an item leaves Redis; release()
+//   puts one back at the queue's consumer end.
 import type { Redis } from 'ioredis';
 import { isAborted } from '../time/sleep.ts';
+import { DEFAULT_PRODUCER_ID_BYTES, parseStored, type Stored } from './list-envelope.ts';
 import type { DeadLetter, WorkItem, WorkSource } from './source.ts';
 
 export interface RedisListSourceOptions {
   /** For ordinary commands; not closed by the source. */
   readonly redis: Redis;
-  /** A dedicated connection for BLMOVE (it blocks); not closed by the source. */
+  /** A dedicated connection for the blocking wait; not closed by the source. */
   readonly blockingRedis: Redis;
   /** The list producers LPUSH to. */
   readonly key: string;
-  /** Unique per process. */
+  /** Unique per process; stable across restarts of one Pod (its name). */
   readonly replicaId: string;
-  /** BLMOVE timeout; also bounds how long stop() waits for next(). Default 1000 ms. */
+  /** How long one wait for an item blocks; also bounds how long stop() waits for next(). Default 1000 ms. */
   readonly blockMs?: number;
   /** A replica silent this long is dead and its items are recovered. Default 15 000 ms. */
   readonly heartbeatTtlMs?: number;
@@ -31,21 +40,30 @@ export interface RedisListSourceOptions {
   readonly deadLetterKey?: string;
 }
 
-interface Envelope {
-  readonly kjd: 1;
-  readonly id: string;
-  readonly payload: string;
-  readonly attempts: number;
-  readonly takenAtMs: number;
-}
-
-// Replace elements of a list atomically (LSET needs an index we do not know);
-// ARGV: old, new, old, new...; returns 1 or 0 per pair.
-const REPLACE_MANY = `local r = {} for i = 1, #ARGV, 2 do if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('LPUSH', KEYS[1], ARGV[i + 1]) r[#r + 1] = 1 else r[#r + 1] = 0 end end return r`;
-// BLMOVE's move, up to ARGV[1] times, without blocking.
-const TAKE_MANY = `local r = {} for i = 1, tonumber(ARGV[1]) do local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') if not v then break end r[#r + 1] = v end return r`;
-// Items taken while stopping go back to the queue's consumer end, oldest last (it is taken first).
-const PUT_BACK = `for i = #ARGV, 1, -1 do if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[i]) end end`;
+// KEYS: queue, processing, sequence. ARGV: how many. Moves up to ARGV[1]
+// items and writes each one's envelope in place (LSET 0: LMOVE ... LEFT put
+// it at the head): `kjd2\n<attempts>\n<request id>\n<payload>`. A v1 (JSON)
+// envelope from an older kjd is left as it is; the source reads it.
+const TAKE = `
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local v = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  if not v then break end
+  local attempts, id, payload = string.match(v, '^kjd2\\n(%d+)\\n([^\\n]*)\\n(.*)$')
+  if attempts then
+    v = 'kjd2\\n' .. (tonumber(attempts) + 1) .. '\\n' .. id .. '\\n' .. payload
+    redis.call('LSET', KEYS[2], 0, v)
+  elseif string.sub(v, 1, 9) ~= '{"kjd":1,' then
+    local t = redis.call('TIME')
+    local n = redis.call('INCR', KEYS[3])
+    v = 'kjd2\\n1\\n' .. KEYS[1] .. '/' .. t[1] .. '.' .. t[2] .. '.' .. n .. '\\n' .. v
+    redis.call('LSET', KEYS[2], 0, v)
+  end
+  out[#out + 1] = v
+end
+return out`;
+// KEYS: processing, queue. ARGV: elements to put back at the consumer end (taken first).
+const PUT_BACK = `local n = 0 for i = #ARGV, 1, -1 do if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[i]) n = n + 1 end end return n`;
 // Move every element of a dead replica's processing list back to the queue's
 // consumer end. KEYS[4], its heartbeat, is checked inside the script: a
 // replica that came back between our check and this move keeps its items.
@@ -56,8 +74,11 @@ export class RedisListSource implements WorkSource {
   readonly #o: Required<RedisListSourceOptions>;
   readonly #processing: string;
   readonly #replicas: string;
-  /** Each delivery (not each request id: a producer may send one id twice) -> its envelope as stored. */
-  readonly #held = new Map<WorkItem, string>();
+  readonly #sequence: string;
+  /** Each delivery (not each request id: a producer may send one id twice) -> its element as stored. */
+  readonly #held = new Map<WorkItem, Buffer>();
+  /** Elements of our processing list not held in memory at the last reconcile pass (hex). */
+  #suspects = new Set<string>();
   #timers: NodeJS.Timeout[] = [];
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -77,6 +98,7 @@ export class RedisListSource implements WorkSource {
     this.name = `redis-list:${options.key}`;
     this.#processing = processingKey(options.key, options.replicaId);
     this.#replicas = `${options.key}:replicas`;
+    this.#sequence = `${options.key}:seq`;
   }
 
   start(): Promise<void> {
@@ -89,14 +111,16 @@ export class RedisListSource implements WorkSource {
     await this.#handBackOwn();
     await this.#heartbeat();
     await this.recoverDeadReplicas();
-    const beat = setInterval(() => void this.#heartbeat().catch(() => undefined), this.#o.heartbeatTtlMs / 3);
-    const recover = setInterval(
-      () => void this.recoverDeadReplicas().catch(() => undefined),
-      this.#o.heartbeatTtlMs / 2,
-    );
-    beat.unref();
-    recover.unref();
-    this.#timers = [beat, recover];
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => void fn().catch(() => undefined), ms);
+      t.unref();
+      return t;
+    };
+    this.#timers = [
+      every(this.#o.heartbeatTtlMs / 3, () => this.#heartbeat()),
+      every(this.#o.heartbeatTtlMs / 2, () => this.recoverDeadReplicas()),
+      every(this.#o.heartbeatTtlMs / 3, () => this.reconcile()),
+    ];
   }
 
   /** Also re-registers: a replica once taken for dead (a Redis outage) must be findable again. */
@@ -129,73 +153,74 @@ export class RedisListSource implements WorkSource {
     return moved;
   }
 
+  /**
+   * Puts back elements of this replica's processing list that it does not
+   * hold in memory, once seen so on two passes in a row (an element between
+   * the take and its hand-out is held within the same tick). Returns how many.
+   */
+  async reconcile(): Promise<number> {
+    if (this.#stopped !== undefined) return 0;
+    const listed = await this.#o.redis.lrangeBuffer(this.#processing, 0, -1);
+    const held = new Set([...this.#held.values()].map((b) => b.toString('hex')));
+    const orphans = listed.filter((b) => !held.has(b.toString('hex')));
+    const confirmed = orphans.filter((b) => this.#suspects.has(b.toString('hex')));
+    this.#suspects = new Set(orphans.map((b) => b.toString('hex')));
+    if (confirmed.length === 0) return 0;
+    return Number(await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...confirmed));
+  }
+
   async next(signal: AbortSignal): Promise<WorkItem | undefined> {
-    if (signal.aborted || this.#stopped !== undefined) return undefined;
-    const raw = await this.#o.blockingRedis.blmove(
-      this.#o.key,
-      this.#processing,
-      'RIGHT',
-      'LEFT',
-      this.#o.blockMs / 1000,
-    );
-    if (raw === null) return undefined;
-    return (await this.#own([raw], signal))[0];
+    return (await this.nextBatch(1, signal))[0];
   }
 
   /**
-   * Up to `max` items in two round trips (one script moves them, one rewrites
-   * them as envelopes) when the queue has them; else waits for one as next()
-   * does. Under load this is what keeps Redis round trips per item well
-   * below one.
+   * Up to `max` items in one round trip when the queue has them; else waits
+   * up to blockMs for one (a BLMOVE of the queue onto itself, which moves
+   * nothing) and takes again.
    */
   async nextBatch(max: number, signal: AbortSignal): Promise<WorkItem[]> {
     if (signal.aborted || this.#stopped !== undefined) return [];
-    if (max > 1) {
-      const raws = (await this.#o.redis.eval(TAKE_MANY, 2, this.#o.key, this.#processing, max)) as string[];
-      if (raws.length > 0) return this.#own(raws, signal);
-    }
-    const one = await this.next(signal);
-    return one === undefined ? [] : [one];
+    const taken = await this.#take(max, signal);
+    if (taken.length > 0 || isAborted(signal)) return taken;
+    const ready = await this.#o.blockingRedis.blmove(
+      this.#o.key,
+      this.#o.key,
+      'RIGHT',
+      'RIGHT',
+      this.#o.blockMs / 1000,
+    );
+    if (ready === null || isAborted(signal)) return [];
+    return this.#take(max, signal);
   }
 
-  /** Items just moved into the processing list: rewritten as envelopes and held, or put back when stopping. */
-  async #own(raws: readonly string[], signal: AbortSignal): Promise<WorkItem[]> {
-    if (isAborted(signal)) {
+  async #take(max: number, signal: AbortSignal): Promise<WorkItem[]> {
+    // As bytes (callBuffer): what Redis holds, so LREM matches it exactly even when it is not UTF-8.
+    const stored = (await this.#o.redis.callBuffer(
+      'EVAL',
+      TAKE,
+      3,
+      this.#o.key,
+      this.#processing,
+      this.#sequence,
+      Math.max(1, max),
+    )) as Buffer[];
+    if (stored.length === 0) return [];
+    if (isAborted(signal) || this.#stopped !== undefined) {
       // Taken while we were asked to stop: put them back where they were.
-      await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...raws);
+      await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);
       return [];
     }
-    const wrapped = raws.map((raw) => this.#wrap(raw));
-    const replaced = (await this.#o.redis.eval(
-      REPLACE_MANY,
-      1,
-      this.#processing,
-      ...wrapped.flatMap((w) => [w.raw, w.stored]),
-    )) as number[];
-    // 0: another replica took this list for dead and put the item back meanwhile; it is not ours.
-    return wrapped.flatMap((w, i) => {
-      if (replaced[i] !== 1) return [];
-      this.#held.set(w.item, w.stored);
-      return [w.item];
-    });
-  }
-
-  #wrap(raw: string): { raw: string; stored: string; item: WorkItem } {
-    const previous = parseEnvelope(raw);
-    const envelope: Envelope = {
-      kjd: 1,
-      id: previous?.id ?? producerId(raw) ?? `${this.#o.key}/${randomUUID()}`,
-      payload: previous?.payload ?? raw,
-      attempts: (previous?.attempts ?? 0) + 1,
-      takenAtMs: Date.now(),
-    };
-    const item: WorkItem = {
-      requestId: envelope.id,
-      payload: envelope.payload,
-      attempts: envelope.attempts,
-      receivedAtMs: envelope.takenAtMs,
-    };
-    return { raw, stored: JSON.stringify(envelope), item };
+    const items: WorkItem[] = [];
+    for (const element of stored) {
+      const parsed = parseStored(element, DEFAULT_PRODUCER_ID_BYTES);
+      if (parsed.kind === 'not-utf8') await this.#deadLetterBytes(element, parsed);
+      else {
+        const item = toItem(parsed);
+        this.#held.set(item, element);
+        items.push(item);
+      }
+    }
+    return items;
   }
 
   async ack(item: WorkItem): Promise<void> {
@@ -207,19 +232,16 @@ export class RedisListSource implements WorkSource {
 
   async deadLetter(item: WorkItem, why: DeadLetter): Promise<void> {
     const stored = this.#held.get(item);
-    const record = JSON.stringify({
-      requestId: item.requestId,
-      payload: item.payload,
-      reason: why.reason,
-      code: why.code,
-      attempts: item.attempts,
-      source: this.name,
-      failedAt: new Date().toISOString(),
-    });
-    const tx = this.#o.redis.multi().lpush(this.#o.deadLetterKey, record);
-    if (stored !== undefined) tx.lrem(this.#processing, 1, stored);
-    await tx.exec();
+    await this.#deadLetter(stored, deadRecord(item, why, this.name));
     this.#held.delete(item);
+  }
+
+  /** Back to the queue's consumer end, taken again first. If Redis fails now, reconcile() does it later. */
+  async release(item: WorkItem): Promise<void> {
+    const stored = this.#held.get(item);
+    this.#held.delete(item);
+    if (stored === undefined) return;
+    await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, stored);
   }
 
   depth(): Promise<number> {
@@ -229,6 +251,26 @@ export class RedisListSource implements WorkSource {
   stop(): Promise<void> {
     this.#stopped ??= this.#stop();
     return this.#stopped;
+  }
+
+  async #deadLetterBytes(element: Buffer, parsed: Extract<Stored, { kind: 'not-utf8' }>): Promise<void> {
+    const record = JSON.stringify({
+      requestId: parsed.requestId,
+      payloadBase64: parsed.payload.toString('base64'),
+      reason: 'the item is not UTF-8 text; its bytes are kept in payloadBase64',
+      code: 'ITEM_NOT_UTF8',
+      attempts: parsed.attempts,
+      source: this.name,
+      failedAt: new Date().toISOString(),
+    });
+    await this.#deadLetter(element, record);
+  }
+
+  async #deadLetter(stored: Buffer | undefined, record: string): Promise<void> {
+    const tx = this.#o.redis.multi().lpush(this.#o.deadLetterKey, record);
+    if (stored !== undefined) tx.lrem(this.#processing, 1, stored);
+    const results = await tx.exec();
+    for (const [err] of results ?? []) if (err !== null) throw err;
   }
 
   /** Moves this replica's processing list back to the queue's consumer end (no heartbeat check: it is ours). */
@@ -256,28 +298,23 @@ export class RedisListSource implements WorkSource {
 const processingKey = (key: string, replica: string) => `${key}:processing:${replica}`;
 const heartbeatKey = (key: string, replica: string) => `${key}:replica:${replica}`;
 
-function parseEnvelope(raw: string): Envelope | undefined {
-  if (!raw.startsWith('{"kjd":1,')) return undefined;
-  try {
-    const e = JSON.parse(raw) as Partial<Envelope>;
-    return typeof e.id === 'string' && typeof e.payload === 'string' && typeof e.attempts === 'number'
-      ? (e as Envelope)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+function toItem(parsed: Extract<Stored, { kind: 'item' }>): WorkItem {
+  return {
+    requestId: parsed.requestId,
+    payload: parsed.payload,
+    attempts: parsed.attempts,
+    receivedAtMs: Date.now(),
+  };
 }
 
-/** The producer's own id: a string or integer `id` at the top of a JSON object. */
-function producerId(raw: string): string | undefined {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    const id = (v as { id?: unknown }).id;
-    if (typeof id === 'string' && id !== '') return id;
-    if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
-  } catch {
-    // not JSON: the dispatcher dead-letters it; it still gets an id here
-  }
-  return undefined;
+function deadRecord(item: WorkItem, why: DeadLetter, source: string): string {
+  return JSON.stringify({
+    requestId: item.requestId,
+    payload: item.payload,
+    reason: why.reason,
+    code: why.code,
+    attempts: item.attempts,
+    source,
+    failedAt: new Date().toISOString(),
+  });
 }

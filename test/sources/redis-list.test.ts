@@ -51,7 +51,8 @@ describe('RedisListSource', () => {
     const items = [await s.next(signal()), await s.next(signal()), await s.next(signal())];
     assert.equal(items[0]?.requestId, 'order-1');
     assert.equal(items[0].payload, '{"id":"order-1","CUSTOM_ID":1}');
-    assert.match(items[1]?.requestId ?? '', new RegExp(`^${key}/[0-9a-f-]{36}$`));
+    // Made by the take script itself, atomically with the move: <queue>/<redis time>.<counter>.
+    assert.match(items[1]?.requestId ?? '', new RegExp(`^${key}/\\d+\\.\\d+\\.\\d+$`));
     assert.equal(items[2]?.payload, 'not json');
     assert.ok(items.every((i) => i?.attempts === 1));
     assert.equal(await s.next(signal()), undefined, 'empty queue: undefined after blockMs');
@@ -200,19 +201,93 @@ describe('RedisListSource', () => {
     await again.stop();
   });
 
-  test('a batch taken while the signal aborts goes back to the queue, in order, untouched', async () => {
+  test('a batch taken while the signal aborts goes back to the queue, in order, with the ids it was given', async () => {
     const key = queue();
     const r = conn();
-    await r.lpush(key, '{"id":"x0"}', '{"id":"x1"}', '{"id":"x2"}');
-    const before = await r.lrange(key, 0, -1);
+    await r.lpush(key, '{"id":"x0"}', '{"CUSTOM_ID":1}', '{"id":"x2"}');
     const s = source(key, 'a');
     await s.start();
     const ac = new AbortController();
     const taking = s.nextBatch(3, ac.signal);
     ac.abort(); // after the take was sent, before its answer
     assert.deepEqual(await taking, []);
-    assert.deepEqual(await r.lrange(key, 0, -1), before);
+    assert.equal(await r.llen(key), 3);
     assert.equal(await r.llen(`${key}:processing:a`), 0);
+    const again = await s.nextBatch(3, new AbortController().signal);
+    assert.deepEqual(
+      again.map((i) => i.payload),
+      ['{"id":"x0"}', '{"CUSTOM_ID":1}', '{"id":"x2"}'],
+    );
+    await s.stop();
+  });
+
+  test('an item without an id gets its id in the same atomic step as the move: one EVAL, no second write (issue 11.3)', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"CUSTOM_ID":1}');
+    const s = source(key, 'a');
+    await s.start();
+    const monitor = await conn().monitor();
+    const commands: string[][] = [];
+    // Commands a script runs show up too, from source "lua": only the client's own count.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') commands.push(args);
+    });
+    const [item] = await s.nextBatch(1, signal());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    monitor.disconnect();
+    const writes = commands.filter((c) => /^(eval|lset|lrem|lpush|rpush|lmove|blmove)$/i.test(c[0] ?? ''));
+    assert.equal(writes.length, 1, `one write takes and names the item: ${JSON.stringify(writes)}`);
+    const [stored] = await r.lrange(`${key}:processing:a`, 0, -1);
+    assert.ok(stored?.includes(item?.requestId ?? '?'), 'the id is in Redis with the move');
+    await s.stop();
+  });
+
+  test('an element that is not UTF-8 is dead-lettered with its bytes and leaves no orphan (issue 11.8)', async () => {
+    const key = queue();
+    const r = conn();
+    const bytes = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]); // {"\xff\xfe"}
+    await r.lpush(key, bytes);
+    const s = source(key, 'a');
+    await s.start();
+    for (const item of await s.nextBatch(1, signal()))
+      await s.deadLetter(item, { reason: 'not JSON', code: 'ITEM_NOT_JSON' });
+    assert.equal(await r.llen(`${key}:processing:a`), 0, 'nothing left behind in processing');
+    const [record] = await r.lrange(`${key}:dead`, 0, -1);
+    const dead = JSON.parse(record ?? '{}') as { payloadBase64?: string; code?: string };
+    assert.equal(dead.code, 'ITEM_NOT_UTF8');
+    assert.equal(dead.payloadBase64, bytes.toString('base64'), 'the exact bytes are kept');
+    await s.stop();
+  });
+
+  test('an element orphaned in the processing list (an error between move and hand-out) goes back to the queue (issue 11.8)', async () => {
+    const key = queue();
+    const r = conn();
+    const s = source(key, 'a');
+    await s.start();
+    await r.lpush(`${key}:processing:a`, '{"id":"orphan"}');
+    assert.equal(await s.reconcile(), 0, 'first sighting: it may be mid-take');
+    assert.equal(await s.reconcile(), 1, 'second: it is an orphan');
+    assert.equal(await r.llen(`${key}:processing:a`), 0);
+    const [item] = await s.nextBatch(1, signal());
+    assert.equal(item?.requestId, 'orphan');
+    await s.stop();
+  });
+
+  test('release() puts an item back at the consumer end with its id; it is taken next (issue 11.8)', async () => {
+    const key = queue();
+    const r = conn();
+    await r.lpush(key, '{"CUSTOM_ID":1}', '{"CUSTOM_ID":2}');
+    const s = source(key, 'a');
+    await s.start();
+    const [first] = await s.nextBatch(1, signal());
+    assert.ok(first);
+    await s.release(first);
+    assert.equal(await r.llen(`${key}:processing:a`), 0);
+    const [again] = await s.nextBatch(1, signal());
+    assert.equal(again?.requestId, first.requestId);
+    assert.equal(again?.payload, first.payload);
+    assert.equal(again?.attempts, 2);
     await s.stop();
   });
 });

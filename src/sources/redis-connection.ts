@@ -1,0 +1,44 @@
+// The Redis connections kjd serve opens, with the options that keep it from
+// hanging on a Redis that is gone. ioredis's defaults queue every command
+// while disconnected and retry it forever (maxRetriesPerRequest null is what
+// kjd used to set), with no timeout: stop() then hung on an unreachable
+// Redis, and an HTTP status read hung on its result. Here every command has a
+// deadline and gives up after a few reconnection attempts; callers retry
+// what matters (result writes, takes) on their own terms.
+import { Redis } from 'ioredis';
+
+export type RedisRole =
+  /** Ordinary commands: acks, scripts, result writes. */
+  | 'commands'
+  /** One blocking read at a time (BLMOVE, XREADGROUP BLOCK), for one source. */
+  | 'blocking';
+
+export interface RedisConnectionOptions {
+  /** A command without an answer this long fails. Default 5000 ms (blocking: blockMs + 5000). */
+  readonly commandTimeoutMs?: number;
+  /** For a blocking connection: the longest block a command asks for. Default 2000 ms. */
+  readonly blockMs?: number;
+}
+
+/** Fails a command after this many reconnection attempts while it waited. */
+const RETRIES_PER_COMMAND = 2;
+
+export function redisOptions(role: RedisRole, options: RedisConnectionOptions = {}) {
+  const blockMs = options.blockMs ?? 2000;
+  return {
+    commandTimeout: options.commandTimeoutMs ?? (role === 'blocking' ? blockMs + 5000 : 5000),
+    maxRetriesPerRequest: RETRIES_PER_COMMAND,
+    // Backoff between reconnection attempts: 100 ms doubling to 2 s.
+    retryStrategy: (times: number) => Math.min(2000, 100 * 2 ** Math.min(times, 5)),
+    // A blocking read resent after a reconnect could take an item nobody waits
+    // for any more (BLMOVE moves it into the processing list): never resend.
+    autoResendUnfulfilledCommands: role !== 'blocking',
+    // Auto-pipelining: commands issued in the same tick (acks, takes, results of
+    // many items at once) go out in one write; under load that halves the syscalls.
+    enableAutoPipelining: role === 'commands',
+  };
+}
+
+export function connectRedis(url: string, role: RedisRole, options: RedisConnectionOptions = {}): Redis {
+  return new Redis(url, redisOptions(role, options));
+}
