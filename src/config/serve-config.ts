@@ -30,6 +30,15 @@ const streamSource = z.strictObject({
   type: z.literal('redis-stream'),
   stream: z.string().min(1),
   group: z.string().min(1).default('kjd'),
+  /**
+   * Where the consumer group starts when kjd creates it: `$` (entries added
+   * from now on), `0` (the whole stream) or an entry id. An existing group is
+   * never moved.
+   */
+  startId: z
+    .string()
+    .regex(/^(\$|0|\d+(-\d+)?)$/, '"$", "0" or an entry id')
+    .default('$'),
   /** Entries a replica took and did not acknowledge for this long are taken over. */
   claimIdleMs: positiveInt.default(60_000),
   deadLetterStream: z.string().min(1).optional(),

@@ -217,12 +217,47 @@ export class Dispatcher {
           log.warn({ err, attempt }, 'creating the Job failed; will retry');
         },
       });
-      if (outcome.kind === 'created' || outcome.kind === 'done') this.#gate(route).ok();
-      if (outcome.kind === 'done') {
+      await this.#settle(route, source, item, outcome, log, started);
+    } catch (err) {
+      // Never crash on an item, and never leave it held until stop (an ack or
+      // dead-letter that failed, a Redis blip): hand it back now. If that fails
+      // too, the source's own reconciling puts it back later.
+      log.error({ err }, 'unexpected error handling the item; handing it back to its queue');
+      await source.release?.(item).catch((releaseErr: unknown) => {
+        log.error({ err: releaseErr }, 'handing the item back failed; the source will recover it');
+      });
+    }
+  }
+
+  /** What the outcome means for the item in its source, the route's gate and the metrics. */
+  async #settle(
+    route: Route,
+    source: WorkSource,
+    item: WorkItem,
+    outcome: ItemOutcome,
+    log: Logger,
+    started: number,
+  ): Promise<void> {
+    const { metrics } = this.#d;
+    switch (outcome.kind) {
+      case 'done':
+        this.#gate(route).ok();
         await source.ack(item);
         metrics.jobsCreated.inc({ route: route.name, outcome: 'already-done' });
         log.info({ jobName: outcome.jobName }, 'already done (its result exists): no second Job');
-      } else if (outcome.kind === 'held') {
+        return;
+      case 'created': {
+        this.#gate(route).ok();
+        await source.ack(item);
+        metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
+        metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
+        const from = item.enqueuedAtMs ?? item.receivedAtMs;
+        metrics.enqueueToCreated.observe({ route: route.name }, Math.max(0, Date.now() - from) / 1000);
+        this.#d.onCreated?.(outcome.job);
+        log.info({ jobName: outcome.job.metadata?.name ?? '', existed: outcome.existed }, 'Job created');
+        return;
+      }
+      case 'held': {
         const pauseMs = this.#gate(route).hold(outcome.error);
         await source.release?.(item);
         log.warn(
@@ -231,26 +266,18 @@ export class Dispatcher {
             ? 'no room for the Job (quota); the item goes back to its queue and the route waits'
             : 'the route is misconfigured; the item goes back to its queue and the route waits',
         );
-      } else if (outcome.kind === 'created') {
-        await source.ack(item);
-        const jobName = outcome.job.metadata?.name ?? '';
-        metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
-        metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);
-        const from = item.enqueuedAtMs ?? item.receivedAtMs;
-        metrics.enqueueToCreated.observe({ route: route.name }, Math.max(0, Date.now() - from) / 1000);
-        this.#d.onCreated?.(outcome.job);
-        log.info({ jobName, existed: outcome.existed }, 'Job created');
-      } else if (outcome.kind === 'dead') {
+        return;
+      }
+      case 'dead':
         await source.deadLetter(item, { reason: outcome.reason, code: outcome.code });
         metrics.deadLettered.inc({ route: route.name, code: outcome.code });
         log.warn(
           { code: outcome.code, reason: outcome.reason, attempts: item.attempts },
           'item dead-lettered',
         );
-      }
-    } catch (err) {
-      // Never crash on an item: it stays in its source and is delivered again.
-      log.error({ err }, 'unexpected error handling the item; it stays queued');
+        return;
+      case 'abandoned':
+        return; // stopping: the source hands it back
     }
   }
 

@@ -1,6 +1,7 @@
 // One WorkSource per queue route, each with its own blocking Redis connection;
 // HTTP routes have none (their items come through the API).
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { connectRedis } from '../sources/redis-connection.ts';
 import type { RouteConfig } from '../config/serve-config.ts';
 import { RedisListSource } from '../sources/redis-list.ts';
@@ -12,6 +13,7 @@ export function buildSource(
   redis: Redis,
   redisUrl: string,
   replicaId: string,
+  log: Logger,
 ): { source: WorkSource; blocking: Redis } | undefined {
   const s = route.source;
   if (s.type === 'http') return undefined;
@@ -32,7 +34,14 @@ export function buildSource(
     blockingRedis: blocking,
     stream: s.stream,
     group: s.group,
+    startId: s.startId,
     consumer: replicaId,
+    onGroupRecreated: (at) => {
+      log.error(
+        { stream: s.stream, group: s.group, at },
+        'the consumer group was deleted while kjd read it; made again after the last entry kjd saw',
+      );
+    },
     claimIdleMs: s.claimIdleMs,
     ...(s.deadLetterStream !== undefined ? { deadLetterStream: s.deadLetterStream } : {}),
   });

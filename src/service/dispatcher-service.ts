@@ -91,7 +91,7 @@ export class DispatcherService {
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
     const routes: Route[] = config.routes.map((r, i) => {
-      const built = buildSource(r, this.#redis, config.redis.url, this.replicaId);
+      const built = buildSource(r, this.#redis, config.redis.url, this.replicaId, this.#log);
       if (built !== undefined) this.#blocking.push(built.blocking);
       const template = templates[i];
       if (template === undefined) throw new Error('template missing');

@@ -13,8 +13,15 @@ export interface RedisStreamSourceOptions {
   readonly blockingRedis: Redis;
   /** The stream producers XADD to, e.g. `kjd:stream:worker`. */
   readonly stream: string;
-  /** The consumer group every replica reads in, e.g. `kjd`. Created at `0` by start(). */
+  /** The consumer group every replica reads in, e.g. `kjd`. Created at `startId` by start() when missing. */
   readonly group: string;
+  /**
+   * Where a group that does not exist yet starts: `$` (entries added from now
+   * on), `0` (the whole stream) or an entry id. An existing group's position
+   * is never changed.
+   * @defaultValue `$`
+   */
+  readonly startId?: string;
   /** This replica's consumer name; unique per process, stable across restarts if possible. */
   readonly consumer: string;
   /**
@@ -36,9 +43,11 @@ export interface RedisStreamSourceOptions {
   readonly deadLetterStream?: string;
   /** The entry field holding the item. @defaultValue `payload` */
   readonly payloadField?: string;
+  /** Told when the group was destroyed while kjd read and had to be made again (where). */
+  readonly onGroupRecreated?: (at: string) => void;
 }
 
-export type CompiledStreamOptions = Required<RedisStreamSourceOptions>;
+export type CompiledStreamOptions = Required<Omit<RedisStreamSourceOptions, 'onGroupRecreated'>>;
 
 /** Applies the defaults and rejects a bad value with a `TypeError` naming its field. Never mutates `options`. */
 export function compileStreamOptions(options: RedisStreamSourceOptions): CompiledStreamOptions {
@@ -58,6 +67,7 @@ export function compileStreamOptions(options: RedisStreamSourceOptions): Compile
     consumer: options.consumer,
     blockMs: options.blockMs ?? 2000,
     claimIdleMs: options.claimIdleMs ?? 60_000,
+    startId: options.startId ?? '$',
     deadLetterStream: options.deadLetterStream ?? `${options.stream}:dead`,
     payloadField: options.payloadField ?? 'payload',
   };
@@ -66,6 +76,10 @@ export function compileStreamOptions(options: RedisStreamSourceOptions): Compile
   checkPositiveInteger('claimIdleMs', compiled.claimIdleMs);
   checkName('deadLetterStream', compiled.deadLetterStream);
   checkName('payloadField', compiled.payloadField);
+  if (!/^(\$|0|\d+(-\d+)?)$/.test(compiled.startId))
+    throw new TypeError(
+      `startId: "$", "0" or an entry id like 1700000000000-0, got ${JSON.stringify(compiled.startId)}`,
+    );
   if (compiled.deadLetterStream === compiled.stream) {
     throw new TypeError(`deadLetterStream: must differ from stream "${compiled.stream}"`);
   }

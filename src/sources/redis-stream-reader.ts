@@ -30,6 +30,10 @@ export class StreamReader {
   #pelCursor: string | undefined = '0';
   #claimCursor = '0-0';
   #nextClaimAtMs = 0;
+  /** The newest entry id this consumer was handed: where a group destroyed under us is made again. */
+  #lastSeenId: string | undefined;
+  /** Called when the group had to be made again (it was destroyed while we read). */
+  onGroupRecreated: ((at: string) => void) | undefined;
 
   /** `isHeld`: ids the source still holds (buffered or being worked on), never taken a second time. */
   constructor(options: CompiledStreamOptions, isHeld: (id: string) => boolean) {
@@ -37,11 +41,15 @@ export class StreamReader {
     this.#isHeld = isHeld;
   }
 
-  /** XGROUP CREATE at `0` (the whole stream), making the stream if missing; an existing group is kept. */
-  async createGroup(): Promise<void> {
+  /**
+   * XGROUP CREATE at `at` (default: the configured startId, `$` unless set),
+   * making the stream if missing. An existing group is kept where it is:
+   * never reset, never replayed.
+   */
+  async createGroup(at: string = this.#o.startId): Promise<void> {
     const { redis, stream, group } = this.#o;
     try {
-      await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+      await redis.xgroup('CREATE', stream, group, at, 'MKSTREAM');
     } catch (err) {
       if (!isRedisError(err, 'BUSYGROUP')) throw err;
     }
@@ -65,9 +73,13 @@ export class StreamReader {
       return mayBlock() ? await this.#readNew() : [];
     } catch (err) {
       if (!isRedisError(err, 'NOGROUP')) throw err;
-      // The stream key was deleted (DEL, an operator's reset) and its group
-      // with it: make them again, so reading goes on once producers write.
-      await this.createGroup();
+      // The group (or the whole stream) was deleted under us. Made again at 0
+      // it would replay the whole stream; at `$` it would skip what arrived
+      // since. It goes on right after the newest entry this consumer saw (`$`
+      // if none), and says so.
+      const at = this.#lastSeenId ?? '$';
+      await this.createGroup(at);
+      this.onGroupRecreated?.(at);
       return [];
     }
   }
@@ -84,23 +96,32 @@ export class StreamReader {
 
   /**
    * XAUTOCLAIM: entries idle longer than claimIdleMs under any consumer
-   * become ours. A pass walks the whole PEL, BATCH per call, and starts at
-   * most every claimIdleMs / 2.
+   * become ours, one per call, and only one that is handed out at once: a
+   * claimed batch waiting in a buffer would idle there and be claimed again,
+   * by us or another replica. JUSTID first, which does not count a delivery,
+   * so an entry we still hold is not counted towards its dead-letter limit;
+   * then XCLAIM of the one handed out, which does. A pass walks the whole
+   * PEL and starts at most every claimIdleMs / 2.
    */
   async #claimIdle(): Promise<TakenEntry[]> {
     const { redis, stream, group, consumer, claimIdleMs } = this.#o;
-    const reply = await redis.xautoclaim(
+    const reply = (await redis.xautoclaim(
       stream,
       group,
       consumer,
       claimIdleMs,
       this.#claimCursor,
       'COUNT',
-      BATCH,
-    );
-    const { cursor, entries } = parseAutoClaim(reply);
+      1,
+      'JUSTID',
+    )) as [string, string[], ...unknown[]];
+    const [cursor, ids] = reply;
     this.#claimCursor = cursor;
     if (cursor === '0-0') this.#nextClaimAtMs = Date.now() + claimIdleMs / 2;
+    const fresh = ids.filter((id) => !this.#isHeld(id));
+    if (fresh.length === 0) return [];
+    const claimed = await redis.xclaim(stream, group, consumer, 0, ...fresh);
+    const { entries } = parseAutoClaim(['0-0', claimed]);
     return this.#withDeliveryCounts(entries);
   }
 
@@ -110,9 +131,11 @@ export class StreamReader {
     const reply = await blockingRedis.xreadgroup(
       'GROUP', group, consumer, 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', stream, '>',
     ); // prettier-ignore
-    return parseReadGroup(reply).flatMap((e) =>
+    const taken = parseReadGroup(reply).flatMap((e) =>
       e.fields === null ? [] : [{ ...e, fields: e.fields, attempts: 1 }],
     );
+    this.#lastSeenId = taken.at(-1)?.id ?? this.#lastSeenId;
+    return taken;
   }
 
   /**

@@ -46,8 +46,8 @@ export class RedisStreamSource implements WorkSource {
   readonly #reader: StreamReader;
   /** Read from Redis, not yet returned by next(), oldest first. */
   readonly #buffer: TakenEntry[] = [];
-  /** Ids buffered or returned and not yet acked: XAUTOCLAIM must not hand them to us a second time. */
-  readonly #held = new Set<string>();
+  /** Entries buffered or returned and not yet acked, by id: XAUTOCLAIM must not hand them to us a second time. */
+  readonly #held = new Map<string, TakenEntry>();
   /** The round of reading in progress, shared by every next() waiting for it. */
   #filling: Promise<Outcome> | undefined;
   #started: Promise<void> | undefined;
@@ -59,9 +59,10 @@ export class RedisStreamSource implements WorkSource {
     this.#o = compileStreamOptions(options);
     this.name = `redis-stream:${this.#o.stream}`;
     this.#reader = new StreamReader(this.#o, (id) => this.#held.has(id));
+    if (options.onGroupRecreated !== undefined) this.#reader.onGroupRecreated = options.onGroupRecreated;
   }
 
-  /** Creates the consumer group at `0` (the whole stream) if it is missing. Idempotent; a failed start may be retried. */
+  /** Creates the consumer group at startId (`$` by default) if it is missing. Idempotent; a failed start may be retried. */
   start(): Promise<void> {
     this.#started ??= this.#reader.createGroup().catch((err: unknown) => {
       this.#started = undefined;
@@ -95,6 +96,17 @@ export class RedisStreamSource implements WorkSource {
     const id = this.#entryId(item);
     await this.#o.redis.xack(this.#o.stream, this.#o.group, id);
     this.#held.delete(id);
+  }
+
+  /**
+   * Hands the entry out again first, from this process (it stays pending
+   * under this consumer in Redis meanwhile, as before).
+   */
+  release(item: WorkItem): Promise<void> {
+    const taken = this.#held.get(this.#entryId(item));
+    if (taken !== undefined && !this.#stopping)
+      this.#buffer.unshift({ ...taken, attempts: taken.attempts + 1 });
+    return Promise.resolve();
   }
 
   /** XADD to the dead-letter stream and XACK the entry, in one MULTI: never both, never neither. */
@@ -148,7 +160,7 @@ export class RedisStreamSource implements WorkSource {
     try {
       for (const taken of await this.#reader.read(() => !this.#stopping)) {
         this.#buffer.push(taken);
-        this.#held.add(taken.id);
+        this.#held.set(taken.id, taken);
       }
       return { ok: true };
     } catch (error) {

@@ -286,8 +286,8 @@ describe('RedisListSource', () => {
     assert.equal(await r.llen(`${key}:processing:a`), 0);
     const [again] = await s.nextBatch(1, signal());
     assert.equal(again?.requestId, first.requestId);
-    assert.equal(again?.payload, first.payload);
-    assert.equal(again?.attempts, 2);
+    assert.equal(again.payload, first.payload);
+    assert.equal(again.attempts, 2);
     await s.stop();
   });
 });

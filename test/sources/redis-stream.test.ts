@@ -42,7 +42,11 @@ describe('RedisStreamSource', () => {
 
   const newStream = (): string => `kjd:test:${randomUUID()}`;
 
-  /** A source with its own blocking connection and short waits; stopped after all tests. */
+  /**
+   * A source with its own blocking connection and short waits; stopped after
+   * all tests. Its group starts at 0, so entries added before start() count
+   * (kjd's default, `$`, is tested on its own).
+   */
   function source(stream: string, options: Partial<RedisStreamSourceOptions> = {}): RedisStreamSource {
     const s = new RedisStreamSource({
       redis,
@@ -51,6 +55,7 @@ describe('RedisStreamSource', () => {
       group: GROUP,
       consumer: 'a',
       blockMs: 100,
+      startId: '0',
       ...options,
     });
     sources.push(s);
@@ -341,6 +346,59 @@ describe('RedisStreamSource', () => {
     const s = source(newStream());
     const foreign: WorkItem = { requestId: 'other/1-0', payload: '', attempts: 1, receivedAtMs: 0 };
     await assert.rejects(s.ack(foreign), { name: 'TypeError' });
+  });
+
+  test('a missing group is made at $ by default: entries from before are not replayed (issue 11.2)', async () => {
+    const stream = newStream();
+    for (let i = 0; i < 5; i++) await redis.xadd(stream, '*', 'payload', `old-${i}`);
+    const s = source(stream, { startId: '$' });
+    await s.start();
+    const fresh = await redis.xadd(stream, '*', 'payload', 'new');
+    const item = await take(s);
+    assert.equal(item.requestId, `${stream}/${fresh ?? ''}`);
+    assert.equal(await s.next(AbortSignal.timeout(5000)), undefined, 'none of the 5 old entries');
+  });
+
+  test('a group destroyed while reading is made again after the last entry seen, not at 0 (issue 11.2)', async () => {
+    const stream = newStream();
+    const recreated: string[] = [];
+    const s = source(stream, { onGroupRecreated: (at) => recreated.push(at) });
+    await s.start();
+    for (let i = 0; i < 5; i++) await redis.xadd(stream, '*', 'payload', `old-${i}`);
+    for (let i = 0; i < 5; i++) await s.ack(await take(s));
+    await redis.xgroup('DESTROY', stream, GROUP);
+    assert.equal(await s.next(AbortSignal.timeout(5000)), undefined);
+    assert.equal(recreated.length, 1, 'said so');
+    const fresh = await redis.xadd(stream, '*', 'payload', 'new');
+    const item = await take(s);
+    assert.equal(item.requestId, `${stream}/${fresh ?? ''}`, 'none of the 5 old entries ran again');
+  });
+
+  test('reclaiming idle entries hands each out once, and counts no delivery of an entry still held (issue 11.4)', async () => {
+    const stream = newStream();
+    for (let i = 0; i < 12; i++) await redis.xadd(stream, '*', 'payload', String(i));
+    // Consumer "dead" took all 12 and died.
+    await source(stream, { consumer: 'dead' }).start();
+    await redis.xreadgroup('GROUP', GROUP, 'dead', 'COUNT', 12, 'STREAMS', stream, '>');
+    const s = source(stream, { consumer: 'b', claimIdleMs: 50 });
+    await s.start();
+    await delay(100);
+    const first = await take(s);
+    await delay(100); // the first one, held and not acked, idles past claimIdleMs
+    const rest: WorkItem[] = [];
+    for (let i = 0; i < 11; i++) rest.push(await take(s));
+    const ids = [first, ...rest].map((i) => i.requestId);
+    assert.equal(new Set(ids).size, 12, 'each entry handed out once');
+    // All 12 held, none acked, idling past claimIdleMs while claim passes go on.
+    for (let i = 0; i < 5; i++) {
+      await delay(60);
+      assert.equal(await s.next(AbortSignal.timeout(1000)), undefined, 'nothing handed out again');
+    }
+    const pending = (await redis.xpending(stream, GROUP, '-', '+', 20)) as [string, string, number, number][];
+    assert.ok(
+      pending.every(([, consumer, , deliveries]) => consumer === 'b' && deliveries === 2),
+      `delivered once to "dead" and once to "b": ${JSON.stringify(pending)}`,
+    );
   });
 });
 
