@@ -20,6 +20,7 @@
 //   puts one back at the queue's consumer end.
 import type { Redis } from 'ioredis';
 import { isAborted } from '../time/sleep.ts';
+import { evalBuffer } from './redis-connection.ts';
 import { DEFAULT_PRODUCER_ID_BYTES, parseStored, type Stored } from './list-envelope.ts';
 import type { DeadLetter, WorkItem, WorkSource } from './source.ts';
 
@@ -194,15 +195,12 @@ export class RedisListSource implements WorkSource {
   }
 
   async #take(max: number, signal: AbortSignal): Promise<WorkItem[]> {
-    // As bytes (callBuffer): what Redis holds, so LREM matches it exactly even when it is not UTF-8.
-    const stored = (await this.#o.redis.callBuffer(
-      'EVAL',
+    // As bytes: what Redis holds, so LREM matches it exactly even when it is not UTF-8.
+    const stored = (await evalBuffer(
+      this.#o.redis,
       TAKE,
-      3,
-      this.#o.key,
-      this.#processing,
-      this.#sequence,
-      Math.max(1, max),
+      [this.#o.key, this.#processing, this.#sequence],
+      [Math.max(1, max)],
     )) as Buffer[];
     if (stored.length === 0) return [];
     if (isAborted(signal) || this.#stopped !== undefined) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startLocalRedis, type LocalRedis } from '../../harness/redis.ts';
+import { redisOptions } from '../../src/sources/redis-connection.ts';
 import { RedisListSource } from '../../src/sources/redis-list.ts';
 import type { WorkItem } from '../../src/sources/source.ts';
 
@@ -25,8 +26,9 @@ describe('RedisListSource', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  // As kjd serve connects (auto-pipelining, timeouts): what the source meets in production.
   const conn = () => {
-    const c = new Redis(redis.url);
+    const c = new Redis(redis.url, redisOptions('commands'));
     clients.push(c);
     return c;
   };
