@@ -45,7 +45,17 @@ const streamSource = z.strictObject({
 });
 
 /** Items arrive as `POST /v1/jobs?route=<name>` (or as the only HTTP route, without `route`). */
-const httpSource = z.strictObject({ type: z.literal('http') });
+const httpSource = z.strictObject({
+  type: z.literal('http'),
+  /**
+   * Other namespaces a caller may ask for (`POST /v1/jobs?namespace=`): the
+   * Job is created there, and the caller needs `create` on Jobs there. Any
+   * other namespace is refused (400). Default: none, only the route's own.
+   */
+  namespaces: z
+    .array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a namespace name'))
+    .optional(),
+});
 
 const route = z.strictObject({
   name: z
@@ -119,6 +129,8 @@ export const serveConfigSchema = z.strictObject({
         .default('127.0.0.1:8080'),
       /** Largest request body accepted on /v1 (413 beyond). */
       maxBodyBytes: positiveInt.default(256 * 1024),
+      /** Open /v1/events streams at once (503 beyond). */
+      maxEventSubscribers: positiveInt.default(100),
       auth: z
         .strictObject({
           /**
@@ -128,13 +140,18 @@ export const serveConfigSchema = z.strictObject({
            */
           mode: z.enum(['tokenreview', 'static', 'none']).default('tokenreview'),
           tokens: z.array(z.string().min(16, 'at least 16 characters')).default([]),
+          /** TokenReviews and SubjectAccessReviews per second, a budget of their own (not the creates'). */
+          reviewQps: z.number().positive().default(50),
+          /** Tokens kjd has not seen yet, per client address and second (429 beyond). */
+          newTokensPerClientPerSecond: z.number().positive().default(5),
         })
-        .default({ mode: 'tokenreview', tokens: [] }),
+        .default({ mode: 'tokenreview', tokens: [], reviewQps: 50, newTokensPerClientPerSecond: 5 }),
     })
     .default({
       listen: '127.0.0.1:8080',
       maxBodyBytes: 256 * 1024,
-      auth: { mode: 'tokenreview', tokens: [] },
+      auth: { mode: 'tokenreview', tokens: [], reviewQps: 50, newTokensPerClientPerSecond: 5 },
+      maxEventSubscribers: 100,
     }),
   limits: z
     .strictObject({
@@ -196,6 +213,9 @@ export interface ConfigOverrides {
   readonly redisUrl?: string;
   readonly listen?: string;
   readonly namespace?: string;
+  /** The global --kubeconfig and --context, as every other kjd command takes them. */
+  readonly kubeconfig?: string;
+  readonly context?: string;
   /** `--insecure-no-auth`: http.auth.mode none (still loopback only). */
   readonly noAuth?: boolean;
 }
@@ -244,6 +264,9 @@ function applyOverrides(
   if (redisUrl !== undefined) out.redis = { ...out.redis, url: redisUrl };
   if (listenOn !== undefined) out.http = { ...out.http, listen: listenOn };
   if (namespace !== undefined) out.kubernetes = { ...out.kubernetes, namespace };
+  if (flags.kubeconfig !== undefined)
+    out.kubernetes = { ...out.kubernetes, kubeconfig: flags.kubeconfig, mode: 'kubeconfig' };
+  if (flags.context !== undefined) out.kubernetes = { ...out.kubernetes, context: flags.context };
   if (tokens.length > 0)
     out.http = { ...out.http, auth: { ...(out.http?.auth as object | undefined), tokens } };
   if (flags.noAuth === true)

@@ -29,7 +29,15 @@ export interface Route {
   readonly kueueQueue?: string;
   /** Where request ids are unique; see RouteConfig.idScope. */
   readonly idScope?: string;
+  /** HTTP routes: other namespaces a caller may ask for with ?namespace=. */
+  readonly callerNamespaces?: readonly string[];
 }
+
+/** What submit() answers: an item's outcome, or no room to take it now. */
+export type SubmitOutcome =
+  | ItemOutcome
+  /** At a limit (429), or not ready yet (503: the Job watch has not synced). */
+  | { readonly kind: 'busy'; readonly reason: string; readonly notReady?: boolean };
 
 export interface DispatcherLimits {
   readonly maxInFlightCreates: number;
@@ -123,15 +131,43 @@ export class Dispatcher {
   }
 
   /**
-   * One item from a caller that waits for the answer (HTTP): no queue to keep it
-   * in, so one attempt after the transport's own retries; the caller retries
-   * with the same id, which cannot make a second Job.
+   * One item from a caller that waits for the answer (HTTP). It counts
+   * against the same limits as queued items, reserved before anything is
+   * sent: over them the answer is 'busy' (the caller retries later), never a
+   * create past maxInFlightCreates or maxActiveJobs. Retryable failures are
+   * retried (the Job's name is fixed by the request id, so a retry cannot make
+   * a second Job); when the retries run out, whether the Job exists is asked,
+   * not guessed.
    */
-  async submit(route: Route, item: WorkItem, signal: AbortSignal): Promise<ItemOutcome> {
-    const { metrics } = this.#d;
+  async submit(
+    route: Route,
+    item: WorkItem,
+    signal: AbortSignal,
+    namespace: string = route.namespace,
+  ): Promise<SubmitOutcome> {
+    const { metrics, limits } = this.#d;
+    if (this.#d.synced?.() === false)
+      return { kind: 'busy', reason: 'the Job watch has not synced yet', notReady: true };
+    if (this.#inFlight.size >= limits.maxInFlightCreates)
+      return {
+        kind: 'busy',
+        reason: `${limits.maxInFlightCreates} creates in flight (limits.maxInFlightCreates)`,
+      };
+    if (this.#d.activeJobs() + this.#inFlight.size >= limits.maxActiveJobs)
+      return { kind: 'busy', reason: `${limits.maxActiveJobs} unfinished Jobs (limits.maxActiveJobs)` };
     metrics.itemsReceived.inc({ route: route.name });
     const started = performance.now();
-    const outcome = await handleItem(item, this.#context(route, signal, 1));
+    const task = handleItem(item, {
+      ...this.#context(route, signal, limits.maxAttempts),
+      namespace,
+    }).then((outcome) => this.#confirm(outcome, namespace));
+    const slot = task.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#inFlight.add(slot);
+    void slot.finally(() => this.#inFlight.delete(slot));
+    const outcome = await task;
     if (outcome.kind === 'created') {
       this.#d.onCreated?.(outcome.job);
       metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
@@ -141,6 +177,17 @@ export class Dispatcher {
       metrics.deadLettered.inc({ route: route.name, code: outcome.code });
     }
     return outcome;
+  }
+
+  /** Retries ran out: the last create may have worked with its answer lost. Ask. */
+  async #confirm(outcome: ItemOutcome, namespace: string): Promise<ItemOutcome> {
+    if (outcome.kind !== 'dead' || outcome.code !== 'ATTEMPTS_EXHAUSTED' || outcome.jobName === undefined)
+      return outcome;
+    try {
+      return { kind: 'created', job: await this.#d.jobs.get(outcome.jobName, namespace), existed: true };
+    } catch {
+      return outcome;
+    }
   }
 
   async #takeLoop(route: Route, source: WorkSource): Promise<void> {

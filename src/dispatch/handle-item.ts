@@ -23,7 +23,13 @@ export type ItemOutcome =
   | { readonly kind: 'created'; readonly job: V1Job; readonly existed: boolean }
   /** The request already has a result (its Job ran, and may be gone): no second Job. */
   | { readonly kind: 'done'; readonly jobName: string }
-  | { readonly kind: 'dead'; readonly code: string; readonly reason: string }
+  | {
+      readonly kind: 'dead';
+      readonly code: string;
+      readonly reason: string;
+      /** With ATTEMPTS_EXHAUSTED: the Job's name, which may exist (a create whose answer was lost). */
+      readonly jobName?: string;
+    }
   /** Not the item's fault and not worth retrying in place: hand it back, pause its route. */
   | { readonly kind: 'held'; readonly error: KjdError }
   | { readonly kind: 'abandoned' };
@@ -89,7 +95,7 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
       const result = await ctx.jobs.create(job, { namespace: ctx.namespace, waitSignal: ctx.signal });
       return { kind: 'created', job: result.job, existed: !result.created };
     } catch (err) {
-      const decided = decide(err, attempt, ctx);
+      const decided = decide(err, attempt, ctx, job.metadata?.name ?? '');
       if (decided !== undefined) return decided;
       ctx.onRetry?.(err, attempt);
       try {
@@ -119,7 +125,7 @@ function renderItem(item: WorkItem, ctx: HandleContext): V1Job {
 }
 
 /** What a failed attempt means for the item; undefined: back off and try again. */
-function decide(err: unknown, attempt: number, ctx: HandleContext): ItemOutcome | undefined {
+function decide(err: unknown, attempt: number, ctx: HandleContext, jobName: string): ItemOutcome | undefined {
   // Stopping while the create waited for the rate limit: it was never sent.
   if (ctx.signal.aborted && !isKjdError(err)) return { kind: 'abandoned' };
   if (!isKjdError(err)) throw err;
@@ -135,6 +141,7 @@ function decide(err: unknown, attempt: number, ctx: HandleContext): ItemOutcome 
             kind: 'dead',
             code: 'ATTEMPTS_EXHAUSTED',
             reason: `gave up after ${attempt} attempts: ${err.message}`,
+            jobName,
           }
         : undefined;
   }

@@ -37,6 +37,16 @@ export class TokenBucket {
     return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#qps) * 1000;
   }
 
+  /** Takes a token only if one is there now; never waits. */
+  tryTake(): boolean {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.#qps);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
   async take(signal?: AbortSignal): Promise<void> {
     const wait = this.reserve();
     if (wait === 0) return;

@@ -1,94 +1,170 @@
 // Who may use the /v1 API. Default (tokenreview): the caller's bearer token
-// must be one the API server accepts (TokenReview) and its user must be
-// allowed to do the same thing to Jobs directly (SubjectAccessReview), so kjd
-// never lets anyone do more through it than RBAC lets them do themselves.
-// Decisions are cached for 10 s per token, namespace and verb.
+// must be one the API server accepts (TokenReview), and for each request its
+// user must be allowed the same verb on Jobs in the namespace the request
+// acts on (SubjectAccessReview), so nobody can do more through kjd than RBAC
+// lets them do directly.
+//
+// What an unauthenticated caller can cost: one TokenReview per token kjd has
+// not seen, through a client of its own (its own rate limit and connections,
+// one retry), so a flood of bogus tokens can never spend the budget Job
+// creates use. Reviews of one token are shared while in flight; accepted and
+// refused tokens are cached (bounded, least recently used out first); and a
+// client address gets only so many reviews a second.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
-import type { MiddlewareHandler } from 'hono';
 import type { KubeClient } from '../kube/client.ts';
+import type { RateLimit } from '../kube/rate-limiter.ts';
+import { ClientLimiter } from './client-limiter.ts';
 import { HttpError } from './http-errors.ts';
+import { TtlCache } from './ttl-cache.ts';
 
 export interface AuthSettings {
   readonly mode: 'tokenreview' | 'static' | 'none';
   readonly tokens: readonly string[];
 }
 
-const CACHE_MS = 10_000;
-const VERBS: Record<string, string> = { POST: 'create', DELETE: 'delete', GET: 'get' };
-
-export function authMiddleware(
-  settings: AuthSettings,
-  client: KubeClient,
-  namespaceOf: (query: (key: string) => string | undefined) => string,
-): MiddlewareHandler {
-  if (settings.mode === 'none') return (_c, next) => next();
-  const staticTokens = settings.tokens.map(digest);
-  const cache = new Map<string, { allowed: boolean; user: string; until: number }>();
-  return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (token === undefined)
-      throw new HttpError(401, 'UNAUTHENTICATED', 'send a bearer token: Authorization: Bearer <token>');
-    if (settings.mode === 'static') {
-      const d = digest(token);
-      if (!staticTokens.some((t) => timingSafeEqual(t, d)))
-        throw new HttpError(401, 'UNAUTHENTICATED', 'unknown token');
-      return next();
-    }
-    const namespace = namespaceOf((k) => c.req.query(k));
-    const verb = VERBS[c.req.method] ?? 'get';
-    const key = `${digest(token).toString('hex')}|${namespace}|${verb}`;
-    let decision = cache.get(key);
-    if (decision === undefined || decision.until < Date.now()) {
-      decision = { ...(await review(client, token, namespace, verb)), until: Date.now() + CACHE_MS };
-      cache.set(key, decision);
-      if (cache.size > 10_000) cache.clear();
-    }
-    if (decision.user === '')
-      throw new HttpError(401, 'UNAUTHENTICATED', 'the API server does not accept this token');
-    if (!decision.allowed) {
-      throw new HttpError(
-        403,
-        'FORBIDDEN',
-        `${decision.user} may not ${verb} jobs.batch in namespace "${namespace}"`,
-      );
-    }
-    return next();
-  };
+/** Who is calling, as the API server knows them. */
+export interface Caller {
+  readonly user: string;
+  readonly groups?: readonly string[];
+  readonly uid?: string;
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+  /** Static or no authentication: every right kjd has. */
+  readonly unrestricted: boolean;
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+export type JobVerb = 'create' | 'get' | 'list' | 'watch' | 'delete';
 
-async function review(
-  client: KubeClient,
-  token: string,
-  namespace: string,
-  verb: string,
-): Promise<{ allowed: boolean; user: string }> {
-  const tr = await client.call<V1TokenReview>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-    idempotent: true,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } },
-  });
-  const user = tr.status?.user;
-  if (tr.status?.authenticated !== true || user?.username === undefined) return { allowed: false, user: '' };
-  const sar = await client.call<V1SubjectAccessReview>(
-    'POST',
-    '/apis/authorization.k8s.io/v1/subjectaccessreviews',
-    {
-      idempotent: true,
-      body: {
+export interface AuthenticatorOptions {
+  readonly settings: AuthSettings;
+  /** For TokenReview and SubjectAccessReview only: give it its own transport and limit. */
+  readonly client: KubeClient;
+  /** TokenReviews one client address may cause. Default 5/s, burst 20. */
+  readonly reviewsPerClient?: RateLimit;
+  /** Tokens (and decisions) remembered. Default 10 000 each. */
+  readonly maxCached?: number;
+}
+
+const ACCEPTED_TTL_MS = 10_000;
+const REFUSED_TTL_MS = 60_000;
+const DECISION_TTL_MS = 10_000;
+
+export class Authenticator {
+  readonly #o: AuthenticatorOptions;
+  readonly #static: Buffer[];
+  /** Token digest -> the caller, or null for a token the API server refused. */
+  readonly #tokens: TtlCache<Caller | null>;
+  readonly #decisions: TtlCache<boolean>;
+  readonly #perClient: ClientLimiter;
+
+  constructor(options: AuthenticatorOptions) {
+    this.#o = options;
+    this.#static = options.settings.tokens.map(digest);
+    this.#tokens = new TtlCache({ maxEntries: options.maxCached ?? 10_000 });
+    this.#decisions = new TtlCache({ maxEntries: options.maxCached ?? 10_000 });
+    this.#perClient = new ClientLimiter(options.reviewsPerClient ?? { qps: 5, burst: 20 });
+  }
+
+  /** The caller behind an Authorization header; 401 without a valid token, 429 when its address sent too many new ones. */
+  async authenticate(header: string | undefined, clientAddress: string): Promise<Caller> {
+    const { mode } = this.#o.settings;
+    if (mode === 'none') return { user: 'anonymous', unrestricted: true };
+    const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+    if (token === undefined)
+      throw new HttpError(401, 'UNAUTHENTICATED', 'send a bearer token: Authorization: Bearer <token>');
+    const d = digest(token);
+    if (mode === 'static') {
+      if (!this.#static.some((t) => timingSafeEqual(t, d)))
+        throw new HttpError(401, 'UNAUTHENTICATED', 'unknown token');
+      return { user: 'static-token', unrestricted: true };
+    }
+    const key = d.toString('hex');
+    const known = this.#tokens.get(key);
+    if (known === undefined && !this.#tokens.loading(key) && !this.#perClient.tryTake(clientAddress)) {
+      throw new HttpError(429, 'TOO_MANY_NEW_TOKENS', 'too many unknown tokens from this address', 1);
+    }
+    const caller =
+      known !== undefined
+        ? known
+        : await this.#tokens.getOrLoad(key, async () => {
+            const reviewed = await this.#review(token);
+            return { value: reviewed, ttlMs: reviewed === null ? REFUSED_TTL_MS : ACCEPTED_TTL_MS };
+          });
+    if (caller === null)
+      throw new HttpError(401, 'UNAUTHENTICATED', 'the API server does not accept this token');
+    return caller;
+  }
+
+  /** Whether `caller` may `verb` Jobs in `namespace`, as RBAC decides. */
+  async allowed(caller: Caller, verb: JobVerb, namespace: string): Promise<boolean> {
+    if (caller.unrestricted) return true;
+    const key = [caller.user, caller.uid ?? '', (caller.groups ?? []).join(','), verb, namespace].join('|');
+    return this.#decisions.getOrLoad(key, async () => ({
+      value: await this.#access(caller, verb, namespace),
+      ttlMs: DECISION_TTL_MS,
+    }));
+  }
+
+  /** As allowed(), but a refusal is a 403 that names the rule to add. */
+  async authorize(caller: Caller, verb: JobVerb, namespace: string): Promise<void> {
+    if (await this.allowed(caller, verb, namespace)) return;
+    throw new HttpError(
+      403,
+      'FORBIDDEN',
+      `${caller.user} may not ${verb} jobs.batch in namespace "${namespace}". ` +
+        `Add this rule to a Role in "${namespace}" bound to ${caller.user}: ` +
+        `{apiGroups: ["batch"], resources: ["jobs"], verbs: ["${verb}"]}`,
+    );
+  }
+
+  async #review(token: string): Promise<Caller | null> {
+    const tr = await this.#call<V1TokenReview>('/apis/authentication.k8s.io/v1/tokenreviews', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token },
+    });
+    const user = tr.status?.user;
+    if (tr.status?.authenticated !== true || user?.username === undefined) return null;
+    return {
+      user: user.username,
+      unrestricted: false,
+      ...(user.groups !== undefined ? { groups: user.groups } : {}),
+      ...(user.uid !== undefined ? { uid: user.uid } : {}),
+      ...(user.extra !== undefined ? { extra: user.extra } : {}),
+    };
+  }
+
+  async #access(caller: Caller, verb: JobVerb, namespace: string): Promise<boolean> {
+    const sar = await this.#call<V1SubjectAccessReview>(
+      '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+      {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
         spec: {
-          user: user.username,
-          ...(user.groups !== undefined ? { groups: user.groups } : {}),
-          ...(user.uid !== undefined ? { uid: user.uid } : {}),
-          ...(user.extra !== undefined ? { extra: user.extra } : {}),
+          user: caller.user,
+          ...(caller.groups !== undefined ? { groups: caller.groups } : {}),
+          ...(caller.uid !== undefined ? { uid: caller.uid } : {}),
+          ...(caller.extra !== undefined ? { extra: caller.extra } : {}),
           resourceAttributes: { namespace, verb, group: 'batch', resource: 'jobs' },
         },
       },
-    },
-  );
-  return { allowed: sar.status?.allowed === true, user: user.username };
+    );
+    return sar.status?.allowed === true;
+  }
+
+  async #call<T>(path: string, body: unknown): Promise<T> {
+    try {
+      return await this.#o.client.call<T>('POST', path, { idempotent: true, body });
+    } catch (err) {
+      // The API server could not decide (throttled, down): not the caller's fault, and not a "no".
+      throw new HttpError(
+        503,
+        'AUTH_UNAVAILABLE',
+        `cannot check the token now: ${(err as Error).message}`,
+        2,
+      );
+    }
+  }
 }
+
+const digest = (s: string) => createHash('sha256').update(s).digest();

@@ -3,6 +3,7 @@
 // headers, the body is the data). The request id is `<source>/<id>`: the spec
 // makes the pair unique.
 import type { Context } from 'hono';
+import { checkItemLimits } from '../dispatch/item-limits.ts';
 import { HttpError } from './http-errors.ts';
 
 export interface IncomingItem {
@@ -19,11 +20,20 @@ function invalid(message: string): HttpError {
   return new HttpError(400, 'CLOUDEVENT_INVALID', message);
 }
 
+/** What a body may hold before it is parsed: JSON nested past this costs the parser its stack. */
+const BODY_LIMITS = { maxDepth: 64, maxEntries: 100_000 } as const;
+
 export async function readItem(c: Context): Promise<IncomingItem> {
   const type = c.req.header('content-type') ?? '';
+  const text = await c.req.text();
+  try {
+    checkItemLimits(text, { maxBytes: Number.MAX_SAFE_INTEGER, ...BODY_LIMITS });
+  } catch (err) {
+    throw new HttpError(400, 'ITEM_TOO_LARGE', (err as Error).message);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    body = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, 'ITEM_NOT_JSON', `the body is not JSON: ${(err as Error).message}`);
   }

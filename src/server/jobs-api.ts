@@ -1,13 +1,17 @@
 // The /v1 API: submit an item (JSON or CloudEvent) and get its Job's name and
 // a status URL back (202); read one Job with its result; list Jobs by status;
 // delete a Job; follow status changes as Server-Sent Events.
+//
+// Every request is authenticated first (nothing, not even route names, is
+// told to a caller kjd does not know), then authorized for the verb it is
+// (create, get, list, delete, watch) in the namespace it acts on: for a
+// submit, the namespace the Job will be created in.
 import { randomUUID } from 'node:crypto';
+import type { HttpBindings } from '@hono/node-server';
 import type { V1Job } from '@kubernetes/client-node';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { streamSSE } from 'hono/streaming';
 import type { Dispatcher, Route } from '../dispatch/dispatcher.ts';
-import type { KubeClient } from '../kube/client.ts';
 import { jobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import {
@@ -17,48 +21,42 @@ import {
   MANAGED_BY_KJD,
 } from '../kube/labels.ts';
 import type { RedisResults } from '../tracking/results.ts';
-import { authMiddleware, type AuthSettings } from './auth.ts';
+import type { Authenticator, Caller } from './auth.ts';
 import { readItem } from './cloudevents.ts';
 import type { EventHub } from './event-hub.ts';
+import { DEFAULT_EVENT_STREAM_LIMITS, eventStream, type EventStreamLimits } from './event-stream.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
+import { submit } from './submit.ts';
 
 export interface JobsApiDeps {
   readonly dispatcher: Dispatcher;
   /** Routes whose source is HTTP; the first is the default. */
   readonly routes: readonly Route[];
   readonly jobs: JobOperations;
-  readonly client: KubeClient;
   readonly results: RedisResults;
   readonly events: EventHub;
-  readonly auth: AuthSettings;
+  readonly auth: Authenticator;
   readonly maxBodyBytes: number;
   /** The namespace GET/DELETE/list use without ?namespace=. */
   readonly defaultNamespace: string;
+  /** Every namespace kjd tracks Jobs in: what /v1/events can show. */
+  readonly watchedNamespaces: readonly string[];
+  readonly eventLimits?: EventStreamLimits;
 }
+
+type Env = { Bindings: HttpBindings; Variables: { caller: Caller } };
 
 const PHASES = new Set(['pending', 'running', 'suspended', 'succeeded', 'failed']);
 
-export function jobsApi(d: JobsApiDeps): Hono {
-  const app = new Hono();
+export function jobsApi(d: JobsApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
   app.onError(errorResponse);
-  const routeFor = (name: string | undefined): Route => {
-    const route = name === undefined ? d.routes[0] : d.routes.find((r) => r.name === name);
-    if (route === undefined) {
-      const known = d.routes.map((r) => r.name).join(', ') || 'none';
-      throw new HttpError(
-        404,
-        'ROUTE_NOT_FOUND',
-        `no HTTP route ${name === undefined ? 'configured' : `"${name}"`} (HTTP routes: ${known})`,
-      );
-    }
-    return route;
-  };
-  const namespaceOf = (q: (k: string) => string | undefined) =>
-    q('namespace') ??
-    (q('route') !== undefined
-      ? routeFor(q('route')).namespace
-      : (d.routes[0]?.namespace ?? d.defaultNamespace));
-  app.use('/v1/*', authMiddleware(d.auth, d.client, namespaceOf));
+  app.use('/v1/*', async (c, next) => {
+    const address = c.env.incoming.socket.remoteAddress ?? 'unknown';
+    c.set('caller', await d.auth.authenticate(c.req.header('authorization'), address));
+    await next();
+  });
+  const namespaceOf = (c: Context<Env>) => c.req.query('namespace') ?? d.defaultNamespace;
 
   app.post(
     '/v1/jobs',
@@ -68,14 +66,18 @@ export function jobsApi(d: JobsApiDeps): Hono {
         throw new HttpError(413, 'BODY_TOO_LARGE', `the body is larger than ${d.maxBodyBytes} bytes`);
       },
     }),
-    (c) => submit(c, d, routeFor(c.req.query('route'))),
+    async (c) => {
+      const route = routeFor(d.routes, c.req.query('route'));
+      const namespace = targetNamespace(route, c.req.query('namespace'));
+      await d.auth.authorize(c.get('caller'), 'create', namespace);
+      return submit(c, d.dispatcher, route, namespace, await readItem(c), randomUUID);
+    },
   );
 
   app.get('/v1/jobs/:name', async (c) => {
-    const job = await d.jobs.get(
-      c.req.param('name'),
-      namespaceOf((k) => c.req.query(k)),
-    );
+    const namespace = namespaceOf(c);
+    await d.auth.authorize(c.get('caller'), 'get', namespace);
+    const job = await d.jobs.get(c.req.param('name'), namespace);
     const summary = summarize(job);
     const idScope = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
     const result =
@@ -84,13 +86,15 @@ export function jobsApi(d: JobsApiDeps): Hono {
   });
 
   app.get('/v1/jobs', async (c) => {
+    const namespace = namespaceOf(c);
+    await d.auth.authorize(c.get('caller'), 'list', namespace);
     const wanted = c.req.query('status')?.toLowerCase();
     if (wanted !== undefined && !PHASES.has(wanted)) {
       throw new HttpError(400, 'STATUS_INVALID', `status must be one of ${[...PHASES].join(', ')}`);
     }
     const items: ReturnType<typeof summarize>[] = [];
     for await (const job of d.jobs.listAll({
-      namespace: namespaceOf((k) => c.req.query(k)),
+      namespace,
       labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY_KJD}`,
     })) {
       const s = summarize(job);
@@ -100,56 +104,59 @@ export function jobsApi(d: JobsApiDeps): Hono {
   });
 
   app.delete('/v1/jobs/:name', async (c) => {
+    const namespace = namespaceOf(c);
+    await d.auth.authorize(c.get('caller'), 'delete', namespace);
     const name = c.req.param('name');
-    await d.jobs.delete(name, { namespace: namespaceOf((k) => c.req.query(k)), propagation: 'Background' });
+    await d.jobs.delete(name, { namespace, propagation: 'Background' });
     return c.json({ deleted: name });
   });
 
-  app.get('/v1/events', (c) => eventStream(c, d.events));
+  app.get('/v1/events', async (c) => {
+    const caller = c.get('caller');
+    const visible = new Set<string>();
+    for (const ns of d.watchedNamespaces) if (await d.auth.allowed(caller, 'watch', ns)) visible.add(ns);
+    if (visible.size === 0) {
+      throw new HttpError(
+        403,
+        'FORBIDDEN',
+        `${caller.user} may not watch jobs.batch in any namespace kjd serves (${d.watchedNamespaces.join(', ')})`,
+      );
+    }
+    return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS);
+  });
   return app;
 }
 
-/** One item in, one Job out: 202 with the Job's name and where to follow it. */
-async function submit(c: Context, d: JobsApiDeps, route: Route): Promise<Response> {
-  if (d.dispatcher.capacity <= 0)
-    throw new HttpError(503, 'AT_CAPACITY', 'kjd is at maxActiveJobs; retry later', 5);
-  const item = await readItem(c);
-  const requestId = item.id ?? `http/${randomUUID()}`;
-  const outcome = await d.dispatcher.submit(
-    route,
-    { requestId, payload: JSON.stringify(item.payload), attempts: 1, receivedAtMs: Date.now() },
-    c.req.raw.signal,
-  );
-  if (outcome.kind === 'dead')
-    throw new HttpError(outcome.code === 'ITEM_NOT_JSON' ? 400 : 422, outcome.code, outcome.reason);
-  if (outcome.kind === 'abandoned')
-    throw new HttpError(503, 'STOPPING', 'kjd is stopping; retry with the same id', 5);
-  if (outcome.kind === 'held')
-    throw new HttpError(503, outcome.error.code, `${outcome.error.message}; retry with the same id`, 5);
-  const name = outcome.kind === 'done' ? outcome.jobName : (outcome.job.metadata?.name ?? '');
-  const existed = outcome.kind === 'done' || outcome.existed;
-  const status = `/v1/jobs/${name}?namespace=${encodeURIComponent(route.namespace)}`;
-  c.header('Location', status);
-  return c.json({ jobName: name, namespace: route.namespace, requestId, existed, status }, 202);
+function routeFor(routes: readonly Route[], name: string | undefined): Route {
+  const route = name === undefined ? routes[0] : routes.find((r) => r.name === name);
+  if (route === undefined) {
+    const known = routes.map((r) => r.name).join(', ') || 'none';
+    throw new HttpError(
+      404,
+      'ROUTE_NOT_FOUND',
+      `no HTTP route ${name === undefined ? 'configured' : `"${name}"`} (HTTP routes: ${known})`,
+    );
+  }
+  return route;
 }
 
-/** Status changes as Server-Sent Events, with a comment every 15 s to keep proxies from closing the stream. */
-function eventStream(c: Context, events: EventHub): Response {
-  return streamSSE(c, async (stream) => {
-    let id = 0;
-    const unsubscribe = events.subscribe((e) => {
-      void stream.writeSSE({ event: 'job', id: String(++id), data: JSON.stringify(e) });
-    });
-    stream.onAbort(() => {
-      unsubscribe();
-    });
-    const open = () => !stream.aborted;
-    while (open()) {
-      await stream.sleep(15_000);
-      if (open()) await stream.write(': keep-alive\n\n');
-    }
-    unsubscribe();
-  });
+/**
+ * Where a submitted item's Job is created: the route's namespace, or one of
+ * the namespaces the route lets callers choose. Anything else is a 400, never
+ * a Job created somewhere the caller did not ask for.
+ */
+function targetNamespace(route: Route, asked: string | undefined): string {
+  if (asked === undefined || asked === route.namespace) return route.namespace;
+  if (route.callerNamespaces?.includes(asked) === true) return asked;
+  throw new HttpError(
+    400,
+    'NAMESPACE_MISMATCH',
+    `route "${route.name}" creates Jobs in namespace "${route.namespace}"` +
+      (route.callerNamespaces === undefined || route.callerNamespaces.length === 0
+        ? ''
+        : ` or one of ${route.callerNamespaces.join(', ')}`) +
+      `, not "${asked}"`,
+  );
 }
 
 function summarize(job: V1Job) {

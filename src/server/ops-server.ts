@@ -2,7 +2,7 @@
 // the watch cache synced, Redis connected, every permission granted) and
 // /metrics (Prometheus text). Handlers never throw: readiness is data.
 import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type Env } from 'hono';
 import type { Registry } from 'prom-client';
 
 export interface ReadyCheck {
@@ -15,7 +15,11 @@ export interface ReadyReport {
   readonly checks: Readonly<Record<string, ReadyCheck>>;
 }
 
-export function opsApp(deps: { ready: () => ReadyReport; registry: Registry; api?: Hono }): Hono {
+export function opsApp<ApiEnv extends Env>(deps: {
+  ready: () => ReadyReport;
+  registry: Registry;
+  api?: Hono<ApiEnv>;
+}): Hono {
   const app = new Hono();
   if (deps.api !== undefined) app.route('/', deps.api);
   app.get('/healthz', (c) => c.text('ok\n'));

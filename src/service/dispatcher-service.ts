@@ -12,6 +12,8 @@ import type { ServeConfig } from '../config/serve-config.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
 import { checkAccess, ruleName } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { Authenticator } from '../server/auth.ts';
+import { DEFAULT_EVENT_STREAM_LIMITS } from '../server/event-stream.ts';
 import { JobOperations } from '../kube/jobs.ts';
 import { FINALIZER_RESULT, LABEL_INSTANCE } from '../kube/labels.ts';
 import { DispatcherMetrics } from '../metrics/metrics.ts';
@@ -22,10 +24,11 @@ import { JobTracker } from '../tracking/job-tracker.ts';
 import { RedisResults } from '../tracking/results.ts';
 import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import { ResultRecorder } from '../tracking/result-recorder.ts';
-import { loadTemplate } from '../template/index.ts';
+import { loadTemplate, type JobTemplate } from '../template/index.ts';
+import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
 import { connectRedis } from '../sources/redis-connection.ts';
-import { cleanupFor, jobEvent, kubeClientFor } from './parts.ts';
+import { authClientFor, cleanupFor, jobEvent, kubeClientFor } from './parts.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -65,6 +68,8 @@ export class DispatcherService {
   readonly #namespaces: readonly string[];
   readonly #routes: readonly Route[];
   readonly #jobs: JobOperations;
+  /** TokenReview and SubjectAccessReview: their own pool and budget, never the creates'. */
+  readonly #authClient: KubeClient;
   #missingPermissions: string[] | undefined;
   #server: OpsServer | undefined;
   #depthTimer: NodeJS.Timeout | undefined;
@@ -90,23 +95,15 @@ export class DispatcherService {
     this.results = new RedisResults({ redis: this.#redis, ...config.results });
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
-    const routes: Route[] = config.routes.map((r, i) => {
+    const routes = buildRoutes(config, templates, this.client.namespace, (r) => {
       const built = buildSource(r, this.#redis, config.redis.url, this.replicaId, this.#log);
       if (built !== undefined) this.#blocking.push(built.blocking);
-      const template = templates[i];
-      if (template === undefined) throw new Error('template missing');
-      return {
-        name: r.name,
-        template,
-        namespace: r.namespace ?? template.namespace ?? this.client.namespace,
-        ...(built !== undefined ? { source: built.source } : {}),
-        ...(r.kueue !== undefined ? { kueueQueue: r.kueue.queueName } : {}),
-        idScope: r.idScope ?? r.name,
-      };
+      return built?.source;
     });
     this.#routes = routes;
     this.#jobs = jobs;
-    this.#namespaces = [...new Set(routes.map((r) => r.namespace))];
+    this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
+    this.#authClient = authClientFor(this.client, config.http.auth.reviewQps);
     this.#tracker = new JobTracker({
       jobs,
       transport: this.client.transport,
@@ -174,16 +171,25 @@ export class DispatcherService {
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`start() in state ${this.#state}`);
     this.#transition('starting');
+    const { http } = this.#config;
     const api = jobsApi({
       dispatcher: this.#dispatcher,
       routes: this.#routes.filter((r) => r.source === undefined),
       jobs: this.#jobs,
-      client: this.client,
       results: this.results,
       events: this.events,
-      auth: this.#config.http.auth,
-      maxBodyBytes: this.#config.http.maxBodyBytes,
+      auth: new Authenticator({
+        settings: http.auth,
+        client: this.#authClient,
+        reviewsPerClient: {
+          qps: http.auth.newTokensPerClientPerSecond,
+          burst: Math.max(1, Math.ceil(http.auth.newTokensPerClientPerSecond * 4)),
+        },
+      }),
+      maxBodyBytes: http.maxBodyBytes,
       defaultNamespace: this.#routes[0]?.namespace ?? this.client.namespace,
+      watchedNamespaces: this.#namespaces,
+      eventLimits: { ...DEFAULT_EVENT_STREAM_LIMITS, maxSubscribers: http.maxEventSubscribers },
     });
     this.#server = await listen(
       opsApp({ ready: () => this.ready(), registry: this.metrics.registry, api }),
@@ -268,7 +274,7 @@ export class DispatcherService {
       await this.#redis.quit();
     });
     await step('http', async () => this.#server?.close());
-    await step('kubernetes', () => this.client.close());
+    await step('kubernetes', () => Promise.all([this.client.close(), this.#authClient.close()]));
     this.#transition('stopped');
   }
 }
@@ -281,4 +287,29 @@ function routesCheck(held: ReturnType<Dispatcher['heldRoutes']>): { ok: boolean;
   if (broken.length > 0) return { ok: false, detail: `misconfigured: ${describe(broken)}` };
   if (waiting.length > 0) return { ok: true, detail: `waiting for room: ${describe(waiting)}` };
   return { ok: true, detail: 'every route taking items' };
+}
+
+/** Each configured route with its template, namespace and source (none for HTTP routes). */
+function buildRoutes(
+  config: ServeConfig,
+  templates: readonly JobTemplate[],
+  fallbackNamespace: string,
+  sourceFor: (r: ServeConfig['routes'][number]) => WorkSource | undefined,
+): Route[] {
+  return config.routes.map((r, i) => {
+    const template = templates[i];
+    if (template === undefined) throw new Error('template missing');
+    const source = sourceFor(r);
+    return {
+      name: r.name,
+      template,
+      namespace: r.namespace ?? template.namespace ?? fallbackNamespace,
+      ...(source !== undefined ? { source } : {}),
+      ...(r.kueue !== undefined ? { kueueQueue: r.kueue.queueName } : {}),
+      ...(r.source.type === 'http' && r.source.namespaces !== undefined
+        ? { callerNamespaces: r.source.namespaces }
+        : {}),
+      idScope: r.idScope ?? r.name,
+    };
+  });
 }

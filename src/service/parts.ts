@@ -36,6 +36,20 @@ export function kubeClientFor(
   });
 }
 
+/**
+ * The client for TokenReview and SubjectAccessReview: the same connection,
+ * its own pool and rate limit, and one retry, so a flood of bogus tokens
+ * spends its budget and never the one Job creates need.
+ */
+export function authClientFor(main: KubeClient, qps: number): KubeClient {
+  return new KubeClient(main.connection, {
+    rateLimit: { qps, burst: Math.max(1, Math.ceil(qps * 2)) },
+    connections: 8,
+    timeoutMs: 10_000,
+    backoff: { maxRetries: 1, baseMs: 100, maxMs: 1000 },
+  });
+}
+
 /** The sweeper that deletes finished Jobs, when `cleanup` is configured. */
 export function cleanupFor(
   cleanup: ServeConfig['cleanup'],

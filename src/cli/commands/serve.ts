@@ -33,6 +33,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
         ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}),
         ...(flags.listen !== undefined ? { listen: flags.listen } : {}),
         ...(ctx.globals.namespace !== undefined ? { namespace: ctx.globals.namespace } : {}),
+        ...(ctx.globals.kubeconfig !== undefined ? { kubeconfig: ctx.globals.kubeconfig } : {}),
+        ...(ctx.globals.context !== undefined ? { context: ctx.globals.context } : {}),
         ...(flags.insecureNoAuth === true ? { noAuth: true } : {}),
       });
       // Asynchronous stdout: a log line per item must not cost a blocking write
