@@ -37,6 +37,8 @@ export class DispatcherMetrics {
   readonly deadLettered: Counter;
   readonly retries: Counter;
   readonly apiErrors: Counter;
+  readonly apiRequests: Counter;
+  readonly routesHeld: Gauge;
   readonly createLatency: Histogram;
   readonly enqueueToCreated: Histogram;
   readonly activeJobs: Gauge;
@@ -72,7 +74,18 @@ export class DispatcherMetrics {
     this.apiErrors = counter('kjd_api_errors_total', 'Kubernetes API errors by HTTP status (0: no answer)', [
       'status',
     ]);
+    this.apiRequests = counter(
+      'kjd_api_requests_total',
+      'Kubernetes API requests by client (main: Jobs and Pods; auth: TokenReview and SubjectAccessReview) and resource',
+      ['client', 'resource'],
+    );
     this.jobsFinished = counter('kjd_jobs_finished_total', 'Jobs seen finishing', ['result']);
+    this.routesHeld = new Gauge({
+      name: 'kjd_route_held',
+      help: '1 while a route takes no items: reason configuration (RBAC, missing namespace) or capacity (quota)',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
     this.createLatency = latency(
       'kjd_job_create_seconds',
       'Duration of the Job create call, retries included',

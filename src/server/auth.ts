@@ -48,6 +48,8 @@ export interface AuthenticatorOptions {
 const ACCEPTED_TTL_MS = 10_000;
 const REFUSED_TTL_MS = 60_000;
 const DECISION_TTL_MS = 10_000;
+/** A token accepted within this long is re-reviewed (every ACCEPTED_TTL_MS) without counting against its address. */
+const KNOWN_TTL_MS = 15 * 60_000;
 
 export class Authenticator {
   readonly #o: AuthenticatorOptions;
@@ -56,6 +58,8 @@ export class Authenticator {
   readonly #tokens: TtlCache<Caller | null>;
   readonly #decisions: TtlCache<boolean>;
   readonly #perClient: ClientLimiter;
+  /** Tokens the API server accepted lately: their re-reviews are not limited per address. */
+  readonly #known: TtlCache<true>;
 
   constructor(options: AuthenticatorOptions) {
     this.#o = options;
@@ -63,6 +67,7 @@ export class Authenticator {
     this.#tokens = new TtlCache({ maxEntries: options.maxCached ?? 10_000 });
     this.#decisions = new TtlCache({ maxEntries: options.maxCached ?? 10_000 });
     this.#perClient = new ClientLimiter(options.reviewsPerClient ?? { qps: 5, burst: 20 });
+    this.#known = new TtlCache({ maxEntries: options.maxCached ?? 10_000 });
   }
 
   /** The caller behind an Authorization header; 401 without a valid token, 429 when its address sent too many new ones. */
@@ -80,7 +85,8 @@ export class Authenticator {
     }
     const key = d.toString('hex');
     const known = this.#tokens.get(key);
-    if (known === undefined && !this.#tokens.loading(key) && !this.#perClient.tryTake(clientAddress)) {
+    const limited = known === undefined && !this.#tokens.loading(key) && this.#known.get(key) === undefined;
+    if (limited && !this.#perClient.tryTake(clientAddress)) {
       throw new HttpError(429, 'TOO_MANY_NEW_TOKENS', 'too many unknown tokens from this address', 1);
     }
     const caller =
@@ -88,6 +94,7 @@ export class Authenticator {
         ? known
         : await this.#tokens.getOrLoad(key, async () => {
             const reviewed = await this.#review(token);
+            if (reviewed !== null) this.#known.set(key, true, KNOWN_TTL_MS);
             return { value: reviewed, ttlMs: reviewed === null ? REFUSED_TTL_MS : ACCEPTED_TTL_MS };
           });
     if (caller === null)

@@ -103,7 +103,7 @@ export class DispatcherService {
     this.#routes = routes;
     this.#jobs = jobs;
     this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
-    this.#authClient = authClientFor(this.client, config.http.auth.reviewQps);
+    this.#authClient = authClientFor(this.client, config.http.auth.reviewQps, this.metrics);
     this.#tracker = new JobTracker({
       jobs,
       transport: this.client.transport,
@@ -217,12 +217,16 @@ export class DispatcherService {
   }
 
   async #sampleDepth(): Promise<void> {
+    this.metrics.routesHeld.reset();
+    for (const h of this.#dispatcher.heldRoutes())
+      this.metrics.routesHeld.set({ route: h.route, reason: h.problem.category }, 1);
     for (const r of this.#routes) {
       // Best effort: a Redis blip must not disturb anything else.
       const depth = await r.source?.depth().catch(() => undefined);
       if (depth !== undefined) this.metrics.queueDepth.set({ route: r.name }, depth);
     }
   }
+
 
   ready(): ReadyReport {
     const missing = this.#missingPermissions;

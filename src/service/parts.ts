@@ -30,6 +30,7 @@ export function kubeClientFor(
       connections: k.connections,
       timeoutMs: k.requestTimeoutMs,
       onRequest: (e) => {
+        metrics.apiRequests.inc({ client: 'main', resource: e.resource ?? 'other' });
         if (e.status === 0 || e.status >= 400) metrics.apiErrors.inc({ status: String(e.status) });
       },
     },
@@ -41,12 +42,15 @@ export function kubeClientFor(
  * its own pool and rate limit, and one retry, so a flood of bogus tokens
  * spends its budget and never the one Job creates need.
  */
-export function authClientFor(main: KubeClient, qps: number): KubeClient {
+export function authClientFor(main: KubeClient, qps: number, metrics: DispatcherMetrics): KubeClient {
   return new KubeClient(main.connection, {
     rateLimit: { qps, burst: Math.max(1, Math.ceil(qps * 2)) },
     connections: 8,
     timeoutMs: 10_000,
     backoff: { maxRetries: 1, baseMs: 100, maxMs: 1000 },
+    onRequest: (e) => {
+      metrics.apiRequests.inc({ client: 'auth', resource: e.resource ?? 'other' });
+    },
   });
 }
 

@@ -211,10 +211,19 @@ describe('kjd serve: denied, no room, or nowhere to go', () => {
       `${p}:queue`,
       ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: `${p}-${i}`, CUSTOM_ID: String(i) })),
     );
-    await sleep(3000);
+    // Once an item has met the missing namespace, the route is held and /readyz says why.
+    const report = await eventually('/readyz to name the route', async () => {
+      const r = await fetch(`${kjd.url}/readyz`);
+      const body = (await r.json()) as { checks: Record<string, { detail?: string }> };
+      return r.status === 503 && /misconfigured: list/.test(body.checks.routes?.detail ?? '') ? body : undefined;
+    });
+    assert.match(report.checks.routes?.detail ?? '', /does not exist/);
     assert.equal(await redis.llen(`${p}:queue:dead`), 0, 'nothing dead-lettered');
-    const ready = await fetch(`${kjd.url}/readyz`);
-    assert.equal(ready.status, 503);
+    assert.equal(
+      (await redis.llen(`${p}:queue`)) + (await redis.keys(`${p}:queue:processing:*`)).length > 0,
+      true,
+      'the items wait in Redis',
+    );
     await core().createNamespace({ body: { metadata: { name: missing } } });
     try {
       await eventually(

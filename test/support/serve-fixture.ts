@@ -81,7 +81,8 @@ export function useServeFixture(ns: { readonly name: string }, template: string)
     },
     stop: async (kjd) => {
       kjd.child.kill('SIGTERM');
-      assert.equal(await kjd.exited, 0);
+      const code = await kjd.exited;
+      assert.equal(code, 0, `kjd serve exited ${String(code)}; its log ends:\n${kjd.logs().slice(-3000)}`);
     },
     jobsFor: async (namespace, requestId) =>
       (await batch().listNamespacedJob({ namespace })).items.filter(
