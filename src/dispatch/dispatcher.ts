@@ -18,6 +18,8 @@ import { RouteGate, type GateProblem } from './route-gate.ts';
 
 /** Items taken from a source in one go, at most. */
 const MAX_BATCH = 32;
+/** How long an HTTP submission waits for a create slot before its answer is 429. */
+const SUBMIT_SLOT_WAIT_MS = 2000;
 
 export interface Route {
   readonly name: string;
@@ -148,13 +150,11 @@ export class Dispatcher {
     const { metrics, limits } = this.#d;
     if (this.#d.synced?.() === false)
       return { kind: 'busy', reason: 'the Job watch has not synced yet', notReady: true };
-    if (this.#inFlight.size >= limits.maxInFlightCreates)
-      return {
-        kind: 'busy',
-        reason: `${limits.maxInFlightCreates} creates in flight (limits.maxInFlightCreates)`,
-      };
-    if (this.#d.activeJobs() + this.#inFlight.size >= limits.maxActiveJobs)
-      return { kind: 'busy', reason: `${limits.maxActiveJobs} unfinished Jobs (limits.maxActiveJobs)` };
+    // The check and the reservation below run in one turn: no await between them.
+    while (!this.#roomForOne()) {
+      const full = await this.#waitForSlot(signal);
+      if (full !== undefined) return { kind: 'busy', reason: full };
+    }
     metrics.itemsReceived.inc({ route: route.name });
     const started = performance.now();
     const task = handleItem(item, {
@@ -177,6 +177,38 @@ export class Dispatcher {
       metrics.deadLettered.inc({ route: route.name, code: outcome.code });
     }
     return outcome;
+  }
+
+  #roomForOne(): boolean {
+    const { maxInFlightCreates, maxActiveJobs } = this.#d.limits;
+    return (
+      this.#inFlight.size < maxInFlightCreates && this.#d.activeJobs() + this.#inFlight.size < maxActiveJobs
+    );
+  }
+
+  /**
+   * A burst of callers waits a moment for a create slot (as a queue's items
+   * wait in their queue) before being told to come back: undefined when one
+   * is free, else which limit is reached.
+   */
+  async #waitForSlot(signal: AbortSignal): Promise<string | undefined> {
+    const { maxInFlightCreates, maxActiveJobs } = this.#d.limits;
+    const deadline = performance.now() + SUBMIT_SLOT_WAIT_MS;
+    for (;;) {
+      if (this.#d.activeJobs() + this.#inFlight.size >= maxActiveJobs && this.#inFlight.size === 0)
+        return `${maxActiveJobs} unfinished Jobs (limits.maxActiveJobs)`;
+      const atCreates = this.#inFlight.size >= maxInFlightCreates;
+      const atActive = this.#d.activeJobs() + this.#inFlight.size >= maxActiveJobs;
+      if (!atCreates && !atActive) return undefined;
+      const left = deadline - performance.now();
+      if (left <= 0 || signal.aborted)
+        return atCreates
+          ? `${maxInFlightCreates} creates in flight (limits.maxInFlightCreates)`
+          : `${maxActiveJobs} unfinished Jobs (limits.maxActiveJobs)`;
+      const timer = new AbortController();
+      await Promise.race([...this.#inFlight, sleep(left, timer.signal).catch(() => undefined)]);
+      timer.abort();
+    }
   }
 
   /** Retries ran out: the last create may have worked with its answer lost. Ask. */
