@@ -65,6 +65,7 @@ export class Scenario {
   readonly replicas: ServeProcess[] = [];
   readonly startedMs = Date.now();
   readonly #o: ScenarioOptions;
+  readonly #cleanups: (() => Promise<void>)[] = [];
   #n = 0;
 
   constructor(o: ScenarioOptions) {
@@ -98,8 +99,14 @@ export class Scenario {
     this.ledger = startJobLedger(this.cluster.admin, this.ns);
   }
 
+  /** Runs at tear-down, last registered first (proxies, policies, private Redis). */
+  onTearDown(fn: () => Promise<void>): void {
+    this.#cleanups.unshift(fn);
+  }
+
   async tearDown(): Promise<void> {
     for (const r of this.replicas) r.child.kill('SIGKILL');
+    for (const fn of this.#cleanups) await fn().catch(() => undefined);
     await this.ledger.stop();
     this.redis.disconnect();
     await deleteNamespace(this.cluster, this.ns);

@@ -1,0 +1,35 @@
+// etcd compaction that forces 410 Gone on kjd's watch (private cluster). The
+// API server runs without its watch cache, so watches are served by etcd and
+// a resumed watch whose resourceVersion was compacted gets 410 Expired. kjd
+// reaches the API server through a TCP proxy; its connections are reset for
+// 8 s while the Jobs it created keep finishing (the Job controller is not
+// behind the proxy), then etcd is compacted to its current revision and the
+// proxy lets kjd back in: its watch resumes from a compacted revision.
+// Bound: every item settled 60 s after that.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { controlApiserver } from '../../harness/faults/apiserver.ts';
+import { etcdClient } from '../../harness/faults/etcd.ts';
+import { defineScenario, scaled } from './lib/define.ts';
+import { hostPort, proxyFor } from './lib/proxy.ts';
+
+defineScenario('etcd-compaction', { privateCluster: true, timeoutMs: 420_000 }, async (use, cluster) => {
+  if (cluster.local === undefined) throw new Error('needs a private cluster');
+  const api = await controlApiserver(cluster.local);
+  await api.restart({ extraArgs: ['--watch-cache=false'] });
+  const etcd = await etcdClient(cluster.local);
+  const s = await use({ routes: ['list', 'stream'] });
+  s.onTearDown(() => api.stop());
+  const proxy = await proxyFor(s, 'api', hostPort(cluster.server));
+  const via = { apiVia: proxy.listen };
+  const n = scaled(100);
+  await s.pushList(n);
+  await s.addStream(n);
+  await s.startKjd(await s.config(via), 'a', via);
+  while ((await s.census()).jobs < 20) await sleep(100);
+  await proxy.add('cut', { type: 'reset_peer', timeoutMs: 0 });
+  await sleep(8_000);
+  const revision = await etcd.compactNow();
+  await proxy.remove('cut');
+  const { census, recoverySeconds } = await s.settle(Date.now(), 60_000);
+  await s.verdict(census, recoverySeconds, undefined, `compacted at revision ${revision}`);
+});

@@ -1,0 +1,40 @@
+// The TCP-proxy scenarios, shared by the API-server and Redis variants: kjd
+// reaches the server only through toxiproxy; a toxic is added while items are
+// in flight and removed after `faultMs`; everything must then settle within
+// the stated bound.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Toxic } from '../../../harness/faults/toxiproxy.ts';
+import { defineScenario, scaled } from './define.ts';
+import { hostPort, proxyFor } from './proxy.ts';
+
+export interface TcpScenario {
+  readonly name: string;
+  readonly target: 'api' | 'redis';
+  readonly toxic: Toxic;
+  readonly faultMs: number;
+  readonly boundMs: number;
+  readonly items: number;
+  readonly limits?: Record<string, number>;
+  /** Start the fault once this many Jobs exist. */
+  readonly afterJobs?: number;
+}
+
+export function defineTcpScenario(t: TcpScenario): void {
+  defineScenario(t.name, {}, async (use, cluster) => {
+    const s = await use({ routes: ['list', 'stream'], ...(t.limits ? { limits: t.limits } : {}) });
+    const upstream = t.target === 'api' ? hostPort(cluster.server) : hostPort(s.redisUrl);
+    const proxy = await proxyFor(s, t.target, upstream);
+    const via = t.target === 'api' ? { apiVia: proxy.listen } : { redisUrl: `redis://${proxy.listen}` };
+    const n = scaled(t.items);
+    await s.pushList(n);
+    await s.addStream(n);
+    await s.startKjd(await s.config(via), 'a', via);
+    const start = Date.now();
+    while ((await s.census()).jobs < (t.afterJobs ?? 1) && Date.now() - start < 60_000) await sleep(100);
+    await proxy.add('fault', t.toxic);
+    await sleep(t.faultMs);
+    await proxy.remove('fault');
+    const { census, recoverySeconds } = await s.settle(Date.now(), t.boundMs);
+    await s.verdict(census, recoverySeconds);
+  });
+}
