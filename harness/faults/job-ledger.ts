@@ -23,13 +23,26 @@ export interface JobLedger {
   stop(): Promise<void>;
 }
 
+/** `everyMs` 0: list only when sync() is called (a soak with thousands of Jobs that outlive it). */
 export function startJobLedger(kc: KubeConfig, namespace: string, everyMs = 300): JobLedger {
   const batch = kc.makeApiClient(BatchV1Api);
   const seen = new Map<string, LedgerJob>();
   let stopped = false;
   const sync = async () => {
-    const list = await batch.listNamespacedJob({ namespace, labelSelector: MANAGED_BY });
-    for (const j of list.items) {
+    let next: string | undefined;
+    do {
+      const list = await batch.listNamespacedJob({
+        namespace,
+        labelSelector: MANAGED_BY,
+        limit: 500,
+        ...(next !== undefined ? { _continue: next } : {}),
+      });
+      next = list.metadata?._continue || undefined;
+      record(list.items);
+    } while (next !== undefined);
+  };
+  const record = (items: readonly { metadata?: { uid?: string; name?: string; annotations?: Record<string, string> } }[]) => {
+    for (const j of items) {
       const uid = j.metadata?.uid;
       if (uid === undefined || seen.has(uid)) continue;
       seen.set(uid, {
@@ -41,7 +54,7 @@ export function startJobLedger(kc: KubeConfig, namespace: string, everyMs = 300)
     }
   };
   const loop = (async () => {
-    while (!stopped) {
+    while (!stopped && everyMs > 0) {
       // The API server may be down on purpose: try again on the next round.
       await sync().catch(() => undefined);
       await new Promise((r) => setTimeout(r, everyMs));

@@ -13,6 +13,10 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LocalCluster } from '../cluster/local-cluster.ts';
+import { httpsGet } from '../net.ts';
 
 export interface Installed {
   remove(): Promise<void>;
@@ -144,4 +148,25 @@ export async function limitJobs(
         .catch(() => undefined);
     },
   };
+}
+
+/** Requests APF rejected (429) at `priorityLevel`, from the API server's own metrics: proves the storm happened. */
+export async function apfRejections(cluster: LocalCluster, priorityLevel: string): Promise<number> {
+  const pki = join(cluster.dir, 'pki');
+  const tls = {
+    ca: await readFile(cluster.caFile),
+    cert: await readFile(join(pki, 'admin.crt')),
+    key: await readFile(join(pki, 'admin.key')),
+  };
+  const { body } = await httpsGet(`${cluster.server}/metrics`, tls, 10_000);
+  let total = 0;
+  for (const line of body.split('\n')) {
+    if (
+      line.startsWith('apiserver_flowcontrol_rejected_requests_total{') &&
+      line.includes(`priority_level="${priorityLevel}"`)
+    ) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
 }

@@ -5,7 +5,7 @@
 // Bound: every item done 60 s after the policy is removed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { throttleServiceAccount } from '../../harness/faults/policy.ts';
+import { apfRejections, throttleServiceAccount } from '../../harness/faults/policy.ts';
 import { defineScenario, scaled } from './lib/define.ts';
 
 defineScenario('apf-429', { privateCluster: true, timeoutMs: 420_000 }, async (use, cluster) => {
@@ -22,13 +22,21 @@ defineScenario('apf-429', { privateCluster: true, timeoutMs: 420_000 }, async (u
   await s.addStream(n);
   await s.startKjd(await s.config({ token }), 'a', { token });
   await sleep(30_000);
+  const level = `kjd-${s.p}`;
+  const rejected = cluster.local === undefined ? 0 : await apfRejections(cluster.local, level);
   await policy.remove();
   const { census, recoverySeconds } = await s.settle(Date.now(), 60_000);
-  await s.verdict(census, recoverySeconds, () => {
-    assert.equal(
-      census.deadLettered,
-      0,
-      `a 429 is not the item's fault: ${JSON.stringify(census.deadReasons)}`,
-    );
-  });
+  await s.verdict(
+    census,
+    recoverySeconds,
+    () => {
+      assert.ok(rejected > 0, "the API server rejected some of kjd's requests with 429");
+      assert.equal(
+        census.deadLettered,
+        0,
+        `a 429 is not the item's fault: ${JSON.stringify(census.deadReasons)}`,
+      );
+    },
+    `429s from APF during the storm: ${rejected}`,
+  );
 });

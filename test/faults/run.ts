@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeReport } from './report.ts';
 
 const here = import.meta.dirname;
 const resultsDir = join(here, 'results');
@@ -91,3 +92,4 @@ async function main(): Promise<number> {
 }
 
 process.exitCode = await main();
+await writeReport();

@@ -41,6 +41,8 @@ export interface ScenarioOptions {
   readonly template?: string;
   /** Route name -> a second, separate namespace-independent route list (see VAP scenario). */
   readonly claimIdleMs?: number;
+  /** How often the Job ledger lists the namespace; 0: only when counting. Default 300 ms. */
+  readonly ledgerEveryMs?: number;
 }
 
 export interface KjdOptions {
@@ -96,7 +98,7 @@ export class Scenario {
     this.dir = await mkdtemp(join(tmpdir(), `kjd-fault-${this.name}-`));
     this.ns = await createNamespace(this.cluster, 'fault');
     this.redis = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
-    this.ledger = startJobLedger(this.cluster.admin, this.ns);
+    this.ledger = startJobLedger(this.cluster.admin, this.ns, this.#o.ledgerEveryMs ?? 300);
   }
 
   /** Runs at tear-down, last registered first (proxies, policies, private Redis). */
@@ -249,11 +251,12 @@ export class Scenario {
     faultEndedMs: number,
     boundMs: number,
     allowQueued = false,
+    pollMs = 500,
   ): Promise<{ census: Census; recoverySeconds: number | null }> {
     const deadline = faultEndedMs + boundMs;
     let c = await this.census();
     while (!settled(c, allowQueued) && Date.now() < deadline) {
-      await sleep(500);
+      await sleep(pollMs);
       c = await this.census().catch(() => c);
     }
     const ok = settled(c, allowQueued);
