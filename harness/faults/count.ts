@@ -61,72 +61,104 @@ export async function takeCensus(
 ): Promise<Census> {
   const match = matcher(sent);
   const jobCount = new Map<string, number>();
-  let unknownJobs = 0;
+  const tally = new Tally(sent.length, jobs.length);
   for (const j of jobs) {
     const id = match(j.requestId);
-    if (id === undefined) unknownJobs++;
+    if (id === undefined) tally.unknownJob(j.requestId);
     else jobCount.set(id, (jobCount.get(id) ?? 0) + 1);
   }
   const results = await resultsById(redis, sources.results, match);
   const dead = await deadById(redis, sources, match);
   for (const s of sent) if (s.rejected !== undefined) add(dead, s.requestId, s.rejected);
   const queued = await queuedIds(redis, sources, match);
-
-  const examples: Record<string, string[]> = {};
-  const note = (what: string, id: string) => {
-    const list = (examples[what] ??= []);
-    if (list.length < 5) list.push(id);
-  };
-  let duplicates = unknownJobs;
-  if (unknownJobs > 0)
-    note('jobForUnknownId', jobs.find((j) => match(j.requestId) === undefined)?.requestId ?? '');
-  let lost = 0;
-  let resultsMissing = 0;
-  let deadLettered = 0;
-  let queuedN = 0;
-  let done = 0;
-  const deadReasons: Record<string, number> = {};
   for (const { requestId: id } of sent) {
-    const nJobs = jobCount.get(id) ?? 0;
-    const r = results.hashes.has(id);
-    const nRecords = results.records.get(id) ?? 0;
-    const d = dead.get(id) ?? [];
-    const q = queued.has(id);
-    const extra =
-      Math.max(0, nJobs - 1) +
-      Math.max(0, nRecords - 1) +
-      Math.max(0, d.length - 1) +
-      (nJobs > 0 && d.length > 0 ? 1 : 0);
-    if (extra > 0) note('duplicate', id);
-    duplicates += extra;
-    if (d.length > 0) {
-      deadLettered++;
-      const reason = d[0] ?? '';
-      deadReasons[reason] = (deadReasons[reason] ?? 0) + 1;
-    } else if (nJobs > 0 && r) done++;
-    else if (q) queuedN++;
-    if (nJobs > 0 && !r) {
-      resultsMissing++;
-      note('resultMissing', id);
+    tally.item(id, {
+      jobs: jobCount.get(id) ?? 0,
+      result: results.hashes.has(id),
+      records: results.records.get(id) ?? 0,
+      dead: dead.get(id) ?? [],
+      queued: queued.has(id),
+    });
+  }
+  return tally.census();
+}
+
+interface ItemFacts {
+  readonly jobs: number;
+  readonly result: boolean;
+  readonly records: number;
+  readonly dead: readonly string[];
+  readonly queued: boolean;
+}
+
+/** Adds up the items' fates. */
+class Tally {
+  #duplicates = 0;
+  #lost = 0;
+  #resultsMissing = 0;
+  #deadLettered = 0;
+  #queued = 0;
+  #done = 0;
+  readonly #deadReasons: Record<string, number> = {};
+  readonly #examples: Record<string, string[]> = {};
+  readonly #items: number;
+  readonly #jobs: number;
+
+  constructor(items: number, jobs: number) {
+    this.#items = items;
+    this.#jobs = jobs;
+  }
+
+  unknownJob(requestId: string): void {
+    this.#duplicates++;
+    this.#note('jobForUnknownId', requestId);
+  }
+
+  item(id: string, f: ItemFacts): void {
+    const both = f.jobs > 0 && f.dead.length > 0 ? 1 : 0;
+    const extra = excess(f.jobs) + excess(f.records) + excess(f.dead.length) + both;
+    if (extra > 0) this.#note('duplicate', id);
+    this.#duplicates += extra;
+    if (f.dead.length > 0) this.#dead(f.dead[0] ?? '');
+    else if (f.jobs > 0 && f.result) this.#done++;
+    else if (f.queued) this.#queued++;
+    if (f.jobs > 0 && !f.result) {
+      this.#resultsMissing++;
+      this.#note('resultMissing', id);
     }
-    if (nJobs === 0 && d.length === 0 && !q) {
-      lost++;
-      note('lost', id);
+    if (f.jobs === 0 && f.dead.length === 0 && !f.queued) {
+      this.#lost++;
+      this.#note('lost', id);
     }
   }
-  return {
-    items: sent.length,
-    jobs: jobs.length,
-    duplicates,
-    lost,
-    resultsMissing,
-    deadLettered,
-    queued: queuedN,
-    done,
-    deadReasons,
-    examples,
-  };
+
+  census(): Census {
+    return {
+      items: this.#items,
+      jobs: this.#jobs,
+      duplicates: this.#duplicates,
+      lost: this.#lost,
+      resultsMissing: this.#resultsMissing,
+      deadLettered: this.#deadLettered,
+      queued: this.#queued,
+      done: this.#done,
+      deadReasons: this.#deadReasons,
+      examples: this.#examples,
+    };
+  }
+
+  #dead(reason: string): void {
+    this.#deadLettered++;
+    this.#deadReasons[reason] = (this.#deadReasons[reason] ?? 0) + 1;
+  }
+
+  #note(what: string, id: string): void {
+    const list = (this.#examples[what] ??= []);
+    if (list.length < 5) list.push(id);
+  }
 }
+
+const excess = (n: number): number => Math.max(0, n - 1);
 
 /** True when nothing is in flight any more: every item done, dead-lettered, or (when allowed) still queued. */
 export function settled(c: Census, allowQueued = false): boolean {
@@ -174,21 +206,37 @@ async function deadById(
   const dead = new Map<string, string[]>();
   for (const l of o.lists ?? []) {
     for (const raw of await redis.lrange(l.deadKey ?? `${l.key}:dead`, 0, -1)) {
-      const rec = parse(raw) as
-        { requestId?: string; reason?: string; code?: string; payload?: unknown } | undefined;
-      const id = match(rec?.requestId ?? '') ?? producerId(rec);
-      if (id !== undefined) add(dead, id, `${rec?.code ?? '?'}: ${rec?.reason ?? ''}`);
+      const d = deadFromList(raw, match);
+      if (d !== undefined) add(dead, d.id, d.reason);
     }
   }
   for (const s of o.streams ?? []) {
     for (const [, fields] of await redis.xrange(s.deadStream ?? `${s.stream}:dead`, '-', '+')) {
       const id = match(`${s.stream}/${field(fields, 'entryId') ?? ''}`);
-      if (id !== undefined)
-        add(dead, id, `${field(fields, 'code') ?? '?'}: ${field(fields, 'reason') ?? ''}`);
+      if (id !== undefined) add(dead, id, reasonOf(field(fields, 'code'), field(fields, 'reason')));
     }
   }
   return dead;
 }
+
+function deadFromList(
+  raw: string,
+  match: (s: string) => string | undefined,
+): { id: string; reason: string } | undefined {
+  const rec = parse(raw) as DeadRecord | undefined;
+  const id = match(rec?.requestId ?? '') ?? producerId(rec);
+  return id === undefined ? undefined : { id, reason: reasonOf(rec?.code, rec?.reason) };
+}
+
+interface DeadRecord {
+  readonly requestId?: string;
+  readonly reason?: string;
+  readonly code?: string;
+  readonly payload?: unknown;
+}
+
+const reasonOf = (code: string | undefined, reason: string | undefined): string =>
+  `${code ?? '?'}: ${reason ?? ''}`;
 
 /** A dead letter of an item with no producer id: the id inside its kept payload. */
 function producerId(rec: { payload?: unknown } | undefined): string | undefined {
@@ -207,35 +255,38 @@ async function queuedIds(
     const keys = [l.key, ...(await redis.keys(`${escapeGlob(l.key)}:processing:*`))];
     for (const k of keys) {
       for (const raw of await redis.lrange(k, 0, -1)) {
-        const v = parse(raw) as { id?: unknown; payload?: unknown } | undefined;
-        const id = typeof v?.id === 'string' ? match(v.id) : undefined;
-        const inner = typeof v?.payload === 'string' ? producerId({ payload: v.payload }) : undefined;
-        const found = id ?? (inner !== undefined ? match(inner) : undefined);
+        const found = queuedListId(raw, match);
         if (found !== undefined) out.add(found);
       }
     }
   }
   for (const s of o.streams ?? []) {
-    const group = s.group ?? 'kjd';
-    const groups = (await redis.xinfo('GROUPS', s.stream).catch(() => [])) as unknown[][];
-    const g = groups.map((row) => Object.fromEntries(pairs(row))).find((r) => r.name === group);
-    const from = g === undefined ? '-' : `(${String(g['last-delivered-id'])}`;
-    for (const [entry] of await redis.xrange(s.stream, from, '+')) {
+    for (const entry of await undoneEntries(redis, s.stream, s.group ?? 'kjd')) {
       const id = match(`${s.stream}/${entry}`);
       if (id !== undefined) out.add(id);
     }
-    if (g !== undefined) {
-      const pending = (await redis.xpending(s.stream, group, '-', '+', 1_000_000)) as [
-        string,
-        ...unknown[],
-      ][];
-      for (const [entry] of pending) {
-        const id = match(`${s.stream}/${entry}`);
-        if (id !== undefined) out.add(id);
-      }
-    }
   }
   return out;
+}
+
+/** The id of a list element: a kjd envelope's id, a producer's `id`, or the `id` inside an envelope's payload. */
+function queuedListId(raw: string, match: (s: string) => string | undefined): string | undefined {
+  const v = parse(raw) as { id?: unknown; payload?: unknown } | undefined;
+  const id = typeof v?.id === 'string' ? match(v.id) : undefined;
+  if (id !== undefined) return id;
+  const inner = typeof v?.payload === 'string' ? producerId({ payload: v.payload }) : undefined;
+  return inner !== undefined ? match(inner) : undefined;
+}
+
+/** Entry ids not yet delivered to the group, plus those delivered and not acknowledged. */
+async function undoneEntries(redis: Redis, stream: string, group: string): Promise<string[]> {
+  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+  const g = groups.map((row) => Object.fromEntries(pairs(row))).find((r) => r.name === group);
+  const from = g === undefined ? '-' : `(${String(g['last-delivered-id'])}`;
+  const undelivered = (await redis.xrange(stream, from, '+')).map(([entry]) => entry);
+  if (g === undefined) return undelivered;
+  const pending = (await redis.xpending(stream, group, '-', '+', 1_000_000)) as [string, ...unknown[]][];
+  return [...undelivered, ...pending.map(([entry]) => entry)];
 }
 
 function pairs(row: unknown[]): [string, unknown][] {

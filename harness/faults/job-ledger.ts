@@ -28,6 +28,8 @@ export function startJobLedger(kc: KubeConfig, namespace: string, everyMs = 300)
   const batch = kc.makeApiClient(BatchV1Api);
   const seen = new Map<string, LedgerJob>();
   let stopped = false;
+  // A call, not the variable: the loop must see stop() flip it while it awaits.
+  const isStopped = () => stopped;
   const sync = async () => {
     let next: string | undefined;
     do {
@@ -37,11 +39,14 @@ export function startJobLedger(kc: KubeConfig, namespace: string, everyMs = 300)
         limit: 500,
         ...(next !== undefined ? { _continue: next } : {}),
       });
-      next = list.metadata?._continue || undefined;
+      const token = list.metadata?._continue;
+      next = token === undefined || token === '' ? undefined : token;
       record(list.items);
     } while (next !== undefined);
   };
-  const record = (items: readonly { metadata?: { uid?: string; name?: string; annotations?: Record<string, string> } }[]) => {
+  const record = (
+    items: readonly { metadata?: { uid?: string; name?: string; annotations?: Record<string, string> } }[],
+  ) => {
     for (const j of items) {
       const uid = j.metadata?.uid;
       if (uid === undefined || seen.has(uid)) continue;
@@ -54,7 +59,7 @@ export function startJobLedger(kc: KubeConfig, namespace: string, everyMs = 300)
     }
   };
   const loop = (async () => {
-    while (!stopped && everyMs > 0) {
+    while (!isStopped() && everyMs > 0) {
       // The API server may be down on purpose: try again on the next round.
       await sync().catch(() => undefined);
       await new Promise((r) => setTimeout(r, everyMs));

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defineScenario } from './lib/define.ts';
 
 defineScenario('poison-item', { timeoutMs: 240_000 }, async (use) => {
-  const s = await use({ routes: ['list'] });
+  const s = await use({ routes: ['list'], deadLettersExpected: true });
   await s.pushList(5);
   const keys: string[] = [];
   for (let i = 0; i < 1_000_000; i++) keys.push(`"k${i}":${i}`);
@@ -22,18 +22,19 @@ defineScenario('poison-item', { timeoutMs: 240_000 }, async (use) => {
   let restarts = 0;
   let current = await s.startKjd(file, 'a', { env });
   const started = Date.now();
-  let stop = false;
+  const done = new AbortController();
+  const stopping = () => done.signal.aborted;
   const supervisor = (async () => {
-    while (!stop) {
+    while (!done.signal.aborted) {
       const exited = await Promise.race([current.exited.then(() => true), sleep(500).then(() => false)]);
-      if (exited && !stop) {
+      if (exited && !stopping()) {
         restarts++;
         current = await s.startKjd(file, `a${restarts}`, { env }).catch(() => current);
       }
     }
   })();
   const { census, recoverySeconds } = await s.settle(started, 90_000);
-  stop = true;
+  done.abort();
   await supervisor;
   await s.verdict(
     census,

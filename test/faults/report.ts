@@ -13,10 +13,12 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'kjd-sigkill': 'kjd SIGKILL: 2 replicas, both killed at random points 4 times, list route',
   'kjd-sigstop': 'kjd SIGSTOP 8 s / SIGCONT, 2 replicas, list + stream',
   'apiserver-restart': 'kube-apiserver stopped for 5 s and restarted (private cluster)',
-  'etcd-compaction': 'etcd compacted while kjd is cut off: its watch resumes into 410 (private cluster, no watch cache)',
+  'etcd-compaction':
+    'etcd compacted while kjd is cut off: its watch resumes into 410 (private cluster, no watch cache)',
   'api-proxy-latency': 'kjd→API server: 400 ± 200 ms latency for 20 s',
   'api-proxy-reset': 'kjd→API server: every connection reset for 10 s',
-  'api-proxy-half-open': 'kjd→API server half-open (no data, no FIN) for good; new connections work after 20 s; maxActiveJobs 2 (item 6)',
+  'api-proxy-half-open':
+    'kjd→API server half-open (no data, no FIN) for good; new connections work after 20 s; maxActiveJobs 2 (item 6)',
   'redis-proxy-latency': 'kjd→Redis: 300 ± 150 ms latency for 20 s',
   'redis-proxy-reset': 'kjd→Redis: every connection reset for 10 s',
   'redis-proxy-half-open': 'kjd→Redis half-open for 20 s',
@@ -55,7 +57,10 @@ export function table(rows: readonly Row[]): string {
 }
 
 export async function writeReport(): Promise<void> {
-  const latest = JSON.parse(await readFile(latestFile, 'utf8')) as { scenarios: Row[]; soak: (Row & { minutes?: number }) | null };
+  const latest = JSON.parse(await readFile(latestFile, 'utf8')) as {
+    scenarios: Row[];
+    soak: (Row & { minutes?: number }) | null;
+  };
   const doc = await readFile(docFile, 'utf8');
   const i = doc.indexOf(START);
   const j = doc.indexOf(END);
@@ -64,7 +69,10 @@ export async function writeReport(): Promise<void> {
     latest.soak === null
       ? '\n\nSoak: not run yet.'
       : `\n\nSoak (${latest.soak.minutes ?? '?'} min, ${latest.soak.items} items): Jobs ${latest.soak.jobs}, duplicates ${latest.soak.duplicates}, lost ${latest.soak.lost}, results missing ${latest.soak.resultsMissing}, dead-lettered ${latest.soak.deadLettered}, recovery ${latest.soak.recoverySeconds ?? 'not within bound'} s.`;
-  await writeFile(docFile, `${doc.slice(0, i + START.length)}\n${table(latest.scenarios)}${soak}\n${doc.slice(j)}`);
+  await writeFile(
+    docFile,
+    `${doc.slice(0, i + START.length)}\n${table(latest.scenarios)}${soak}\n${doc.slice(j)}`,
+  );
 }
 
 if (import.meta.filename === process.argv[1]) await writeReport();

@@ -26,7 +26,9 @@ const { values } = parseArgs({
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } });
-    child.on('exit', (code) => resolve(code ?? 1));
+    child.on('exit', (code) => {
+      resolve(code ?? 1);
+    });
   });
 }
 

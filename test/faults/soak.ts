@@ -55,7 +55,7 @@ const s = new Scenario({
 });
 await s.setUp();
 const faultsSeen: Record<string, number> = {};
-let exitCode = 0;
+let exitCode: number | undefined;
 try {
   const apiProxy = await proxyFor(s, 'api', hostPort(cluster.server));
   const redisProxy = await proxyFor(s, 'redis', `127.0.0.1:${redis.port}`);
@@ -126,7 +126,8 @@ async function produceAll(until: number): Promise<void> {
 async function retry(fn: () => Promise<void>): Promise<void> {
   for (;;) {
     try {
-      return await fn();
+      await fn();
+      return;
     } catch {
       await sleep(500);
     }

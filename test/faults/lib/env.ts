@@ -20,15 +20,15 @@ export interface FaultCluster {
   stop(): Promise<void>;
 }
 
-export async function sharedCluster(): Promise<FaultCluster> {
+export function sharedCluster(): Promise<FaultCluster> {
   const env = testEnv();
-  return {
+  return Promise.resolve({
     kubeconfigPath: env.kubeconfigPath,
     admin: env.admin,
     server: env.server,
     caData: env.caData,
-    stop: async () => undefined,
-  };
+    stop: () => Promise.resolve(),
+  });
 }
 
 export async function privateCluster(label: string): Promise<FaultCluster> {

@@ -41,6 +41,12 @@ export interface ScenarioOptions {
   readonly template?: string;
   /** Route name -> a second, separate namespace-independent route list (see VAP scenario). */
   readonly claimIdleMs?: number;
+  /**
+   * Items of this scenario may be dead-lettered (they are at fault: denied,
+   * poison). Otherwise any dead letter fails the scenario: a network, process
+   * or capacity fault is never the item's fault, so its items must wait.
+   */
+  readonly deadLettersExpected?: boolean;
   /** How often the Job ledger lists the namespace; 0: only when counting. Default 300 ms. */
   readonly ledgerEveryMs?: number;
 }
@@ -279,6 +285,13 @@ export class Scenario {
       assert.equal(c.lost, 0, `lost: ${JSON.stringify(c.examples)}`);
       assert.equal(c.duplicates, 0, `duplicates: ${JSON.stringify(c.examples)}`);
       assert.equal(c.resultsMissing, 0, `results missing: ${JSON.stringify(c.examples)}`);
+      if (this.#o.deadLettersExpected !== true) {
+        assert.equal(
+          c.deadLettered,
+          0,
+          `dead-lettered for a fault not theirs: ${JSON.stringify(c.deadReasons)}`,
+        );
+      }
       extraChecks();
     } catch (err) {
       failure = err;
@@ -296,7 +309,7 @@ export class Scenario {
             : {}),
       }),
     );
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
   }
 
   /** A ServiceAccount in the scenario's namespace with kjd's Role there; returns a token for it. */

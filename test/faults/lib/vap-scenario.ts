@@ -11,7 +11,7 @@ import { defineScenario } from './define.ts';
 
 export function defineVapScenario(name: string, reason: 'Forbidden' | undefined): void {
   defineScenario(name, { privateCluster: true, timeoutMs: 300_000 }, async (use, cluster) => {
-    const s = await use({ routes: ['list', 'stream'] });
+    const s = await use({ routes: ['list', 'stream'], deadLettersExpected: true });
     const policy = await denyJobsByPolicy(cluster.admin, {
       name: `deny-${s.p}`,
       namespace: s.ns,
