@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { LocalCluster } from '../cluster/local-cluster.ts';
+import { httpsGet } from '../net.ts';
 
 export interface EtcdClient {
   /** The store's current revision. */
@@ -68,4 +69,25 @@ function postJson(
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
+}
+
+/**
+ * Proof that the fault is there: a watch of Jobs in `namespace` from
+ * `resourceVersion` (taken before the compaction) is answered with 410 —
+ * as an HTTP status or as the watch's ERROR event.
+ */
+export async function watchIsGone(
+  cluster: LocalCluster,
+  namespace: string,
+  resourceVersion: string,
+): Promise<boolean> {
+  const pki = join(cluster.dir, 'pki');
+  const tls = {
+    ca: await readFile(cluster.caFile),
+    cert: await readFile(join(pki, 'admin.crt')),
+    key: await readFile(join(pki, 'admin.key')),
+  };
+  const url = `${cluster.server}/apis/batch/v1/namespaces/${namespace}/jobs?watch=1&timeoutSeconds=2&resourceVersion=${resourceVersion}`;
+  const { status, body } = await httpsGet(url, tls, 10_000);
+  return status === 410 || /"code":410/.test(body);
 }

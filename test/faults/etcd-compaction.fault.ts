@@ -8,7 +8,9 @@
 // Bound: every item settled 60 s after that.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { controlApiserver } from '../../harness/faults/apiserver.ts';
-import { etcdClient } from '../../harness/faults/etcd.ts';
+import assert from 'node:assert/strict';
+import { BatchV1Api } from '@kubernetes/client-node';
+import { etcdClient, watchIsGone } from '../../harness/faults/etcd.ts';
 import { defineScenario, scaled } from './lib/define.ts';
 import { hostPort, proxyFor } from './lib/proxy.ts';
 
@@ -26,10 +28,19 @@ defineScenario('etcd-compaction', { privateCluster: true, timeoutMs: 420_000 }, 
   await s.addStream(n);
   await s.startKjd(await s.config(via), 'a', via);
   while ((await s.census()).jobs < 20) await sleep(100);
+  const before = await cluster.admin.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: s.ns });
   await proxy.add('cut', { type: 'reset_peer', timeoutMs: 0 });
   await sleep(8_000);
   const revision = await etcd.compactNow();
+  const gone = await watchIsGone(cluster.local, s.ns, before.metadata?.resourceVersion ?? '0');
   await proxy.remove('cut');
   const { census, recoverySeconds } = await s.settle(Date.now(), 60_000);
-  await s.verdict(census, recoverySeconds, undefined, `compacted at revision ${revision}`);
+  await s.verdict(
+    census,
+    recoverySeconds,
+    () => {
+      assert.ok(gone, 'a watch from before the compaction gets 410');
+    },
+    `compacted at revision ${revision}; 410 for an old watch: ${String(gone)}`,
+  );
 });

@@ -302,11 +302,9 @@ export class Scenario {
         recoverySeconds: recoverySeconds === null ? null : Math.round(recoverySeconds * 10) / 10,
         passed: failure === undefined,
         seconds,
-        ...(notes !== undefined
-          ? { notes }
-          : failure instanceof Error
-            ? { notes: failure.message.split('\n')[0] ?? '' }
-            : {}),
+        notes: [notes, failure instanceof Error ? failure.message.split('\n')[0] : undefined]
+          .filter((n) => n !== undefined)
+          .join(' | '),
       }),
     );
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
