@@ -75,7 +75,7 @@ try {
   for (let i = 0; i < replicas; i++)
     if (live[i] === undefined || live[i]?.child.exitCode !== null) await restart(i);
   const ended = Date.now();
-  const { census, recoverySeconds } = await s.settle(ended, 300_000, false, 5_000);
+  const { census, recoverySeconds } = await s.settle(ended, 300_000, false, 15_000);
   const ok =
     recoverySeconds !== null && census.lost === 0 && census.duplicates === 0 && census.resultsMissing === 0;
   exitCode = ok ? 0 : 1;

@@ -212,10 +212,13 @@ export class Scenario {
    * the item itself (400/422: its dead letter). 503s and broken connections
    * are retried with the same id, as a producer should.
    */
-  async postHttp(n: number, from = 0, deadlineMs = 120_000): Promise<void> {
-    for (let k = 0; k < n; k++) {
-      const item = this.item(from + k, {}, 'h');
-      this.sent.push(await this.postOne(item, Date.now() + deadlineMs));
+  async postHttp(n: number, from = 0, deadlineMs = 120_000, parallel = 8): Promise<void> {
+    for (let k = 0; k < n; k += parallel) {
+      const batch = Array.from({ length: Math.min(parallel, n - k) }, (_, j) =>
+        this.item(from + k + j, {}, 'h'),
+      );
+      const deadline = Date.now() + deadlineMs;
+      this.sent.push(...(await Promise.all(batch.map((item) => this.postOne(item, deadline)))));
     }
   }
 
