@@ -49,7 +49,9 @@ export async function privateCluster(label: string): Promise<FaultCluster> {
     local,
     async stop() {
       await local.stop();
+      // Keep the component logs for debugging; drop etcd's data and the keys.
       await rm(join(local.dir, 'etcd'), { recursive: true, force: true });
+      await rm(join(local.dir, 'pki'), { recursive: true, force: true });
     },
   };
 }
