@@ -1,5 +1,7 @@
-// TCP proxy kjd→Redis: half-open for 20 s while items
-// are in flight (list and stream routes). Bound: every item settled 60 s after the fault ends.
+// TCP proxy kjd→Redis, half-open (no data, no FIN): the connections it hits
+// stay half-open; after 20 s new connections go straight to Redis and work.
+// kjd must notice its silent Redis connections (a command timeout) and
+// reconnect. Bound: every item settled 60 s after new connections work.
 import { defineTcpScenario } from './lib/tcp-scenarios.ts';
 
 defineTcpScenario({
@@ -10,4 +12,5 @@ defineTcpScenario({
   boundMs: 60_000,
   items: 100,
   afterJobs: 10,
+  stayDead: true,
 });

@@ -21,7 +21,7 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
     'kjd→API server half-open (no data, no FIN) for good; new connections work after 20 s; maxActiveJobs 2 (item 6)',
   'redis-proxy-latency': 'kjd→Redis: 300 ± 150 ms latency for 20 s',
   'redis-proxy-reset': 'kjd→Redis: every connection reset for 10 s',
-  'redis-proxy-half-open': 'kjd→Redis half-open for 20 s',
+  'redis-proxy-half-open': 'kjd→Redis half-open for good; new connections work after 20 s',
   'redis-kill9-aof': 'Redis kill -9, restart from AOF (everysec)',
   'redis-promotion': 'Redis replica promoted; old primary answers READONLY for 5 s, then the address moves',
   'apf-429': 'APF: kjd’s ServiceAccount limited to 1 share with Reject for 30 s (429 storm; private cluster)',
