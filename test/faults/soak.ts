@@ -72,8 +72,10 @@ try {
   const faults = faultLoop(endAt, apiProxy, redisProxy, live, restart);
   await Promise.all([produce, faults]);
   log('faults lifted; waiting for every item to settle');
-  for (let i = 0; i < replicas; i++)
-    if (live[i] === undefined || live[i]?.child.exitCode !== null) await restart(i);
+  for (let i = 0; i < replicas; i++) {
+    const c = live[i]?.child;
+    if (c === undefined || c.exitCode !== null || c.signalCode !== null) await restart(i);
+  }
   const ended = Date.now();
   const { census, recoverySeconds } = await s.settle(ended, 300_000, false, 15_000);
   const ok =
