@@ -49,4 +49,6 @@ fi
 
 step "control plane binaries (cached by version)"
 bash controlplane/build.sh --helm >/dev/null
+step "toxiproxy (the fault suite's TCP proxy, cached by version)"
+bash controlplane/build-toxiproxy.sh >/dev/null
 step "ready in $((SECONDS - t0)) s"
