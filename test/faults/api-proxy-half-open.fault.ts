@@ -5,7 +5,9 @@
 // so; after 20 s new connections are routed around toxiproxy and work. The
 // Jobs that finished meanwhile were never reported on the dead watch: kjd
 // must notice the silence, watch again and take the other items.
-// Bound: all 8 items done 60 s after new connections work.
+// Bound: all 8 items done 120 s after new connections work: kjd restarts a
+// watch silent for kubernetes.watchIdleSeconds (90 s by default; the API
+// server sends a bookmark every minute), then relists and takes the rest.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTcpSwitch } from '../../harness/faults/tcp-switch.ts';
 import { defineScenario } from './lib/define.ts';
@@ -26,6 +28,6 @@ defineScenario('api-proxy-half-open', {}, async (use, cluster) => {
   await sleep(20_000);
   // The old connections stay half-open (the toxic stays); new ones go straight to the API server.
   sw.route(api);
-  const { census, recoverySeconds } = await s.settle(Date.now(), 60_000);
+  const { census, recoverySeconds } = await s.settle(Date.now(), 120_000);
   await s.verdict(census, recoverySeconds);
 });

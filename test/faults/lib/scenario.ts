@@ -146,7 +146,13 @@ export class Scenario {
       kind === 'list'
         ? { type: 'redis-list', key: this.listKey, heartbeatTtlMs: 1000 }
         : kind === 'stream'
-          ? { type: 'redis-stream', stream: this.streamKey, claimIdleMs: this.#o.claimIdleMs ?? 5000 }
+          ? // Producers here write before kjd first starts: its group starts at 0, not at kjd's default `$`.
+            {
+              type: 'redis-stream',
+              stream: this.streamKey,
+              startId: '0',
+              claimIdleMs: this.#o.claimIdleMs ?? 5000,
+            }
           : { type: 'http' };
     return { name, template, namespace, source };
   }
