@@ -213,8 +213,7 @@ export class Dispatcher {
 
   /** Retries ran out: the last create may have worked with its answer lost. Ask. */
   async #confirm(outcome: ItemOutcome, namespace: string): Promise<ItemOutcome> {
-    if (outcome.kind !== 'dead' || outcome.code !== 'ATTEMPTS_EXHAUSTED' || outcome.jobName === undefined)
-      return outcome;
+    if (outcome.kind !== 'held' || outcome.jobName === undefined) return outcome;
     try {
       return { kind: 'created', job: await this.#d.jobs.get(outcome.jobName, namespace), existed: true };
     } catch {

@@ -96,11 +96,13 @@ test('retryable failures are retried, then succeed', async () => {
   assert.deepEqual(retries, [1, 2]);
 });
 
-test('retryable failures past maxAttempts (counting earlier deliveries): dead-lettered', async () => {
-  const c = ctx(() => Promise.reject(kubeError(429)));
-  const out = await handleItem(item('{"CUSTOM_ID":"1"}', 2), c);
-  assert.equal(out.kind === 'dead' && out.code, 'ATTEMPTS_EXHAUSTED');
-  assert.equal(c.calls.length, 2, 'delivery 2 and 3 of maxAttempts 3');
+test('retryable failures past maxAttempts: held (back to the queue, the route pauses), never dead-lettered', async () => {
+  const c = ctx(() => Promise.reject(kubeError(503)));
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}', 40), c);
+  assert.equal(out.kind, 'held');
+  assert.equal(out.error.category, 'retryable');
+  assert.match(out.jobName ?? '', /^demo-worker-/, 'the name to ask about: the create may have landed');
+  assert.equal(c.calls.length, 3, 'maxAttempts 3 tries in this delivery, whatever came before');
 });
 
 test('an RBAC refusal (403, no object named) holds the item: never dead-lettered, its route pauses', async () => {

@@ -2,7 +2,8 @@
 // ack. Decides what a failure means:
 //   permanent (bad JSON, bad parameters, too large, refused by the API or by
 //     an admission policy) -> dead-letter, with the reason;
-//   retryable (429, 5xx, network) -> back off and try again, up to maxAttempts;
+//   retryable (429, 5xx, network) -> back off and try again, up to maxAttempts,
+//     then 'held' like the two below;
 //   configuration (RBAC, credentials, a namespace that does not exist) and
 //   capacity (a full ResourceQuota) -> 'held': the item is fine, so it goes
 //     back to its queue and its route pauses; never dead-lettered.
@@ -23,15 +24,14 @@ export type ItemOutcome =
   | { readonly kind: 'created'; readonly job: V1Job; readonly existed: boolean }
   /** The request already has a result (its Job ran, and may be gone): no second Job. */
   | { readonly kind: 'done'; readonly jobName: string }
+  | { readonly kind: 'dead'; readonly code: string; readonly reason: string }
+  /** Not the item's fault and not worth retrying in place: hand it back, pause its route. */
   | {
-      readonly kind: 'dead';
-      readonly code: string;
-      readonly reason: string;
-      /** With ATTEMPTS_EXHAUSTED: the Job's name, which may exist (a create whose answer was lost). */
+      readonly kind: 'held';
+      readonly error: KjdError;
+      /** When retries ran out: the Job's name, which may exist (a create whose answer was lost). */
       readonly jobName?: string;
     }
-  /** Not the item's fault and not worth retrying in place: hand it back, pause its route. */
-  | { readonly kind: 'held'; readonly error: KjdError }
   | { readonly kind: 'abandoned' };
 
 export interface HandleContext {
@@ -88,7 +88,7 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
   } catch (err) {
     return deadOrThrow(err);
   }
-  for (let attempt = item.attempts; ; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     try {
       if (await ctx.alreadyDone?.(item.requestId, ctx.idScope))
         return { kind: 'done', jobName: job.metadata?.name ?? '' };
@@ -136,14 +136,11 @@ function decide(err: unknown, attempt: number, ctx: HandleContext, jobName: stri
     case 'capacity':
       return { kind: 'held', error: err };
     case 'retryable':
-      return attempt >= ctx.maxAttempts
-        ? {
-            kind: 'dead',
-            code: 'ATTEMPTS_EXHAUSTED',
-            reason: `gave up after ${attempt} attempts: ${err.message}`,
-            jobName,
-          }
-        : undefined;
+      // Throttling, a server error, a broken connection: never the item's
+      // fault, so never a dead letter. After maxAttempts tries it goes back to
+      // its queue and its route pauses; the create may have landed, which the
+      // next delivery finds (409, same request: the Job counts as made).
+      return attempt >= ctx.maxAttempts ? { kind: 'held', error: err, jobName } : undefined;
   }
 }
 

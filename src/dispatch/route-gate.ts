@@ -10,8 +10,12 @@ import { sleep } from '../time/sleep.ts';
 export interface GateProblem {
   readonly code: string;
   readonly message: string;
-  /** configuration: /readyz reports the route not ready; capacity: it only waits. */
-  readonly category: 'configuration' | 'capacity';
+  /**
+   * configuration: /readyz reports the route not ready; capacity (a full
+   * quota) and unavailable (the API server throttling, failing or
+   * unreachable): it only waits.
+   */
+  readonly category: 'configuration' | 'capacity' | 'unavailable';
   readonly since: number;
 }
 
@@ -44,7 +48,12 @@ export class RouteGate {
 
   /** Closes the gate for the next backoff step; returns how long, ms. */
   hold(error: KjdError): number {
-    const category = error.category === 'capacity' ? 'capacity' : 'configuration';
+    const category =
+      error.category === 'capacity'
+        ? 'capacity'
+        : error.category === 'retryable'
+          ? 'unavailable'
+          : 'configuration';
     const pause = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(this.#failures, 16));
     this.#failures++;
     this.#openAt = Math.max(this.#openAt, this.#now() + pause);

@@ -227,7 +227,6 @@ export class DispatcherService {
     }
   }
 
-
   ready(): ReadyReport {
     const missing = this.#missingPermissions;
     const checks = {
@@ -286,7 +285,7 @@ export class DispatcherService {
 /** Routes held back by a configuration error make kjd not ready; a full quota only waits. */
 function routesCheck(held: ReturnType<Dispatcher['heldRoutes']>): { ok: boolean; detail: string } {
   const broken = held.filter((h) => h.problem.category === 'configuration');
-  const waiting = held.filter((h) => h.problem.category === 'capacity');
+  const waiting = held.filter((h) => h.problem.category !== 'configuration');
   const describe = (hs: typeof held) => hs.map((h) => `${h.route}: ${h.problem.message}`).join('; ');
   if (broken.length > 0) return { ok: false, detail: `misconfigured: ${describe(broken)}` };
   if (waiting.length > 0) return { ok: true, detail: `waiting for room: ${describe(waiting)}` };
