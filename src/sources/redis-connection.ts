@@ -40,7 +40,42 @@ export function redisOptions(role: RedisRole, options: RedisConnectionOptions = 
 }
 
 export function connectRedis(url: string, role: RedisRole, options: RedisConnectionOptions = {}): Redis {
-  return new Redis(url, redisOptions(role, options));
+  const redis = new Redis(url, redisOptions(role, options));
+  watchForSilence(redis, WATCHDOG_EVERY_MS);
+  return redis;
+}
+
+/** How often a connection is pinged; two unanswered pings in a row and it is dropped and made again. */
+const WATCHDOG_EVERY_MS = 5000;
+
+/**
+ * A command timeout fails the command but keeps the socket: behind a
+ * half-open connection (no data, no FIN) every later command would time out
+ * too, for ever. TCP keepalive does not help when something in between still
+ * answers for the peer. So each connection is pinged, and one that misses
+ * two pings in a row is dropped and reconnected (measured: a half-open proxy
+ * otherwise held kjd's Redis connections dead indefinitely).
+ */
+export function watchForSilence(redis: Redis, everyMs: number): void {
+  let misses = 0;
+  const timer = setInterval(() => {
+    if (redis.status !== 'ready') return;
+    redis.ping().then(
+      () => {
+        misses = 0;
+      },
+      () => {
+        misses++;
+        if (misses < 2) return;
+        misses = 0;
+        redis.disconnect(true);
+      },
+    );
+  }, everyMs);
+  timer.unref();
+  redis.once('end', () => {
+    clearInterval(timer);
+  });
 }
 
 /**
