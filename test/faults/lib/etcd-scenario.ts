@@ -1,7 +1,7 @@
 // etcd compaction that forces 410 Gone on kjd's watch (private cluster). The
 // API server runs without its watch cache, so watches are served by etcd and
 // a resumed watch whose resourceVersion was compacted gets 410 Expired. kjd
-// is frozen (SIGSTOP) for 8 s while the Jobs it created keep finishing, etcd
+// is cut off (half-open) and frozen (SIGSTOP) for 8 s while the Jobs it created keep finishing, etcd
 // is compacted to its current revision, and kjd is thawed behind a 0.5 s
 // connection reset (a TCP proxy), so its watch resumes from a compacted
 // revision. The reset is kept short so that no request exhausts its retries:
@@ -34,13 +34,16 @@ export function defineEtcdScenario(name: string, jobTtlSeconds?: number): void {
     const kjd = await s.startKjd(await s.config(via), 'a', via);
     while ((await s.census()).jobs < 20) await sleep(100);
     const before = await cluster.admin.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: s.ns });
-    // Frozen, kjd misses the Jobs finishing; etcd then forgets those revisions.
+    // Silenced (no data reaches kjd, so no event sits in its socket buffer)
+    // and frozen, kjd misses the Jobs finishing; etcd then forgets those revisions.
+    await proxy.add('silence', { type: 'half_open' });
     kjd.child.kill('SIGSTOP');
     await sleep(8_000);
     const revision = await etcd.compactNow();
     const gone = await watchIsGone(cluster.local, s.ns, before.metadata?.resourceVersion ?? '0');
     // Thawed behind a brief reset, kjd must watch again from its last resourceVersion: 410.
     await proxy.add('cut', { type: 'reset_peer', timeoutMs: 0 });
+    await proxy.remove('silence');
     kjd.child.kill('SIGCONT');
     await sleep(500);
     await proxy.remove('cut');
