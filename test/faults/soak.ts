@@ -79,7 +79,11 @@ try {
   const ended = Date.now();
   const { census, recoverySeconds } = await s.settle(ended, 300_000, false, 15_000);
   const ok =
-    recoverySeconds !== null && census.lost === 0 && census.duplicates === 0 && census.resultsMissing === 0;
+    recoverySeconds !== null &&
+    census.lost === 0 &&
+    census.duplicates === 0 &&
+    census.resultsMissing === 0 &&
+    census.deadLettered === 0;
   exitCode = ok ? 0 : 1;
   const record = {
     name: 'soak',
