@@ -61,7 +61,7 @@ export function table(rows: readonly Row[]): string {
 export async function writeReport(): Promise<void> {
   const latest = JSON.parse(await readFile(latestFile, 'utf8')) as {
     scenarios: Row[];
-    soak: (Row & { minutes?: number }) | null;
+    soak: (Row & { minutes?: number; faults?: Record<string, number> }) | null;
   };
   const doc = await readFile(docFile, 'utf8');
   const i = doc.indexOf(START);
@@ -70,7 +70,7 @@ export async function writeReport(): Promise<void> {
   const soak =
     latest.soak === null
       ? '\n\nSoak: not run yet.'
-      : `\n\nSoak (${latest.soak.minutes ?? '?'} min, ${latest.soak.items} items): Jobs ${latest.soak.jobs}, duplicates ${latest.soak.duplicates}, lost ${latest.soak.lost}, results missing ${latest.soak.resultsMissing}, dead-lettered ${latest.soak.deadLettered}, recovery ${latest.soak.recoverySeconds ?? 'not within bound'} s.`;
+      : `\n\nSoak (${latest.soak.minutes ?? '?'} min, ${latest.soak.items} items): Jobs ${latest.soak.jobs}, duplicates ${latest.soak.duplicates}, lost ${latest.soak.lost}, results missing ${latest.soak.resultsMissing}, dead-lettered ${latest.soak.deadLettered}, ${latest.soak.recoverySeconds === null ? 'not settled within the 300 s bound' : `settled ${latest.soak.recoverySeconds} s after the faults stopped`}; faults injected: ${JSON.stringify(latest.soak.faults ?? {})}.`;
   await writeFile(
     docFile,
     `${doc.slice(0, i + START.length)}\n${table(latest.scenarios)}${soak}\n${doc.slice(j)}`,
