@@ -14,9 +14,9 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'kjd-sigstop': 'kjd SIGSTOP 8 s / SIGCONT, 2 replicas, list + stream',
   'apiserver-restart': 'kube-apiserver stopped for 5 s and restarted (private cluster)',
   'etcd-compaction':
-    'etcd compacted while kjd is frozen; thawed, its watch resumes into 410 (private cluster, no watch cache)',
+    'etcd compacted while kjd is cut off and frozen; thawed, its watch resumes into 410 (private cluster, no watch cache)',
   'etcd-compaction-jobs-gone':
-    'as etcd-compaction, and the Jobs finish and are deleted (TTL 1 s) while kjd is frozen (item 7)',
+    'as etcd-compaction, and the Jobs finish and are deleted (TTL 1 s) meanwhile (items 7, 1)',
   'api-proxy-latency': 'kjd→API server: 400 ± 200 ms latency for 20 s',
   'api-proxy-reset': 'kjd→API server: every connection reset for 10 s',
   'api-proxy-half-open':
