@@ -2,6 +2,7 @@
 // from test/faults/results/latest.json. Run by `npm run faults` after a run;
 // by hand: `node test/faults/report.ts`.
 import { readFile, writeFile } from 'node:fs/promises';
+import { format, resolveConfig } from 'prettier';
 
 const docFile = new URL('../../docs/reliability.md', import.meta.url).pathname;
 const latestFile = new URL('./results/latest.json', import.meta.url).pathname;
@@ -71,10 +72,9 @@ export async function writeReport(): Promise<void> {
     latest.soak === null
       ? '\n\nSoak: not run yet.'
       : `\n\nSoak (${latest.soak.minutes ?? '?'} min, ${latest.soak.items} items): Jobs ${latest.soak.jobs}, duplicates ${latest.soak.duplicates}, lost ${latest.soak.lost}, results missing ${latest.soak.resultsMissing}, dead-lettered ${latest.soak.deadLettered}, ${latest.soak.recoverySeconds === null ? 'not settled within the 300 s bound' : `settled ${latest.soak.recoverySeconds} s after the faults stopped`}; faults injected: ${JSON.stringify(latest.soak.faults ?? {})}.`;
-  await writeFile(
-    docFile,
-    `${doc.slice(0, i + START.length)}\n${table(latest.scenarios)}${soak}\n${doc.slice(j)}`,
-  );
+  const text = `${doc.slice(0, i + START.length)}\n${table(latest.scenarios)}${soak}\n${doc.slice(j)}`;
+  // Formatted as `npm test`'s format check expects it.
+  await writeFile(docFile, await format(text, { ...(await resolveConfig(docFile)), filepath: docFile }));
 }
 
 if (import.meta.filename === process.argv[1]) await writeReport();
