@@ -3,7 +3,8 @@
 // seconds, on a private cluster and a Redis of its own (AOF always), both
 // reached through toxiproxy. At the end every fault is lifted and the same
 // invariant as the scenarios is checked: lost = 0, duplicates = 0,
-// resultsMissing = 0. Writes results/runs/soak.json.
+// resultsMissing = 0, and no dead letters (every soak item is valid).
+// Writes results/runs/soak.json.
 //   --minutes 15  --items 20000  --replicas 3  --fault-every 5 (seconds)
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,11 @@ try {
   const ended = Date.now();
   const { census, recoverySeconds } = await s.settle(ended, 300_000, false, 15_000);
   const ok =
-    recoverySeconds !== null && census.lost === 0 && census.duplicates === 0 && census.resultsMissing === 0;
+    recoverySeconds !== null &&
+    census.lost === 0 &&
+    census.duplicates === 0 &&
+    census.resultsMissing === 0 &&
+    census.deadLettered === 0;
   exitCode = ok ? 0 : 1;
   const record = {
     name: 'soak',

@@ -39,6 +39,8 @@ export interface ScenarioOptions {
   readonly extra?: Record<string, unknown>;
   /** Template file (default examples/demo-job.yaml). */
   readonly template?: string;
+  /** The demo template with this ttlSecondsAfterFinished instead (a copy in the scenario's folder). */
+  readonly jobTtlSeconds?: number;
   /** Route name -> a second, separate namespace-independent route list (see VAP scenario). */
   readonly claimIdleMs?: number;
   /**
@@ -74,6 +76,7 @@ export class Scenario {
   readonly startedMs = Date.now();
   readonly #o: ScenarioOptions;
   readonly #cleanups: (() => Promise<void>)[] = [];
+  #template: string | undefined;
   #n = 0;
 
   constructor(o: ScenarioOptions) {
@@ -104,6 +107,14 @@ export class Scenario {
     this.dir = await mkdtemp(join(tmpdir(), `kjd-fault-${this.name}-`));
     this.ns = await createNamespace(this.cluster, 'fault');
     this.redis = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    if (this.#o.jobTtlSeconds !== undefined) {
+      this.#template = join(this.dir, `ttl-${this.#o.jobTtlSeconds}s.yaml`);
+      const text = await readFile(demoTemplate, 'utf8');
+      await writeFile(
+        this.#template,
+        text.replace(/ttlSecondsAfterFinished: \d+/, `ttlSecondsAfterFinished: ${this.#o.jobTtlSeconds}`),
+      );
+    }
     this.ledger = startJobLedger(this.cluster.admin, this.ns, this.#o.ledgerEveryMs ?? 300);
   }
 
@@ -141,7 +152,7 @@ export class Scenario {
   }
 
   route(kind: RouteKind, name: string = kind, namespace = this.ns): Record<string, unknown> {
-    const template = this.#o.template ?? demoTemplate;
+    const template = this.#template ?? this.#o.template ?? demoTemplate;
     const source =
       kind === 'list'
         ? { type: 'redis-list', key: this.listKey, heartbeatTtlMs: 1000 }
