@@ -215,7 +215,9 @@ describe('kjd serve: denied, no room, or nowhere to go', () => {
     const report = await eventually('/readyz to name the route', async () => {
       const r = await fetch(`${kjd.url}/readyz`);
       const body = (await r.json()) as { checks: Record<string, { detail?: string }> };
-      return r.status === 503 && /misconfigured: list/.test(body.checks.routes?.detail ?? '') ? body : undefined;
+      return r.status === 503 && /misconfigured: list/.test(body.checks.routes?.detail ?? '')
+        ? body
+        : undefined;
     });
     assert.match(report.checks.routes?.detail ?? '', /does not exist/);
     assert.equal(await redis.llen(`${p}:queue:dead`), 0, 'nothing dead-lettered');
