@@ -80,9 +80,18 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
     const job = await d.jobs.get(c.req.param('name'), namespace);
     const summary = summarize(job);
     const idScope = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
-    const result =
-      summary.requestId === undefined ? undefined : await d.results.read(summary.requestId, idScope);
-    return c.json({ ...summary, ...(result !== undefined ? { result } : {}) });
+    // The Job's state is the API server's to tell; its result is Redis's. Redis
+    // unreachable (its commands time out) leaves the answer without a result, and says so.
+    const read =
+      summary.requestId === undefined
+        ? undefined
+        : await d.results.read(summary.requestId, idScope).then(
+            (result) => ({ result }),
+            (err: unknown) => ({
+              resultError: `the results store cannot be read now: ${(err as Error).message}`,
+            }),
+          );
+    return c.json({ ...summary, ...read });
   });
 
   app.get('/v1/jobs', async (c) => {

@@ -4,8 +4,6 @@
 // starts; stop() is ordered (intake -> creates in flight -> tracker -> Redis
 // -> HTTP -> API pool), each step isolated, idempotent. No signal handlers:
 // those belong to the process entry (`kjd serve`).
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
@@ -28,7 +26,7 @@ import { loadTemplate, type JobTemplate } from '../template/index.ts';
 import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
 import { connectRedis } from '../sources/redis-connection.ts';
-import { authClientFor, cleanupFor, jobEvent, kubeClientFor } from './parts.ts';
+import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom } from './parts.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -41,12 +39,6 @@ export interface ServiceDeps {
    * container take its own unacknowledged items back at once.
    */
   readonly replicaId?: string;
-}
-
-function replicaIdFrom(deps: ServiceDeps): string {
-  const given = deps.replicaId ?? deps.env.KJD_REPLICA_ID ?? deps.env.POD_NAME;
-  if (given !== undefined && given !== '') return given.replace(/[^a-zA-Z0-9._-]/g, '-');
-  return `${hostname().replace(/[^a-zA-Z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
 export class DispatcherService {
@@ -89,7 +81,7 @@ export class DispatcherService {
   ) {
     this.#config = config;
     this.#log = deps.logger;
-    this.replicaId = replicaIdFrom(deps);
+    this.replicaId = replicaIdFrom(deps.env, deps.replicaId);
     this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics);
     this.#redis = connectRedis(config.redis.url, 'commands');
     this.results = new RedisResults({ redis: this.#redis, ...config.results });

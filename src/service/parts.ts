@@ -1,5 +1,7 @@
 // The pieces of `kjd serve` built from its configuration alone, kept out of
 // DispatcherService's constructor so that it reads as the wiring it is.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
@@ -52,6 +54,18 @@ export function authClientFor(main: KubeClient, qps: number, metrics: Dispatcher
       metrics.apiRequests.inc({ client: 'auth', resource: e.resource ?? 'other' });
     },
   });
+}
+
+/**
+ * This replica's name in Redis: the one given, else KJD_REPLICA_ID, else
+ * POD_NAME (the chart sets it from the Pod's name), else hostname + a random
+ * suffix. A stable name lets a restarted container take back at once what
+ * its previous run held, instead of waiting for its heartbeat to expire.
+ */
+export function replicaIdFrom(env: Readonly<Record<string, string | undefined>>, given?: string): string {
+  const stable = given ?? env.KJD_REPLICA_ID ?? env.POD_NAME;
+  if (stable !== undefined && stable !== '') return stable.replace(/[^a-zA-Z0-9._-]/g, '-');
+  return `${hostname().replace(/[^a-zA-Z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
 /** The sweeper that deletes finished Jobs, when `cleanup` is configured. */

@@ -4,9 +4,13 @@
 // it ends, denials and missing room told apart, ids scoped per route, and a
 // release that minds only its own Jobs.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import type { V1Job } from '@kubernetes/client-node';
+import { startLocalRedis } from '../../harness/redis.ts';
 import { testEnv } from '../support/env.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { batch, results, useServeFixture } from '../support/serve-fixture.ts';
@@ -194,6 +198,54 @@ describe('kjd serve keeps its promises off the happy path', () => {
         n - created,
         'every item without a Job is back in the queue',
       );
+    },
+  );
+
+  test(
+    'Redis unreachable (SIGSTOPped): a status read answers and SIGTERM stops kjd, both within a bound (issue 11.10)',
+    { timeout: 120_000 },
+    async () => {
+      const p = prefix();
+      const redisDir = await mkdtemp(join(tmpdir(), 'kjd-frozen-redis-'));
+      const own = await startLocalRedis({ dir: redisDir });
+      try {
+        const kjd = await serve(p, {
+          redis: { url: own.url },
+          http: { auth: { mode: 'none' } },
+          routes: [listRoute(p), { name: 'api', template, namespace: ns.name, source: { type: 'http' } }],
+        });
+        const posted = await fetch(`${kjd.url}/v1/jobs?route=api`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: `${p}-h`, CUSTOM_ID: 'h' }),
+        });
+        const { jobName } = (await posted.json()) as { jobName: string };
+        const pid = own.process().pid;
+        process.kill(pid, 'SIGSTOP'); // no answer, no FIN: Redis is simply gone quiet
+        try {
+          const t0 = Date.now();
+          const status = await fetch(`${kjd.url}/v1/jobs/${jobName}?namespace=${ns.name}`, {
+            signal: AbortSignal.timeout(60_000),
+          });
+          assert.ok(Date.now() - t0 < 30_000, `the status read answered after ${Date.now() - t0} ms`);
+          assert.equal(status.status, 200, 'the Job is there');
+          const body = (await status.json()) as { resultError?: string };
+          assert.match(
+            body.resultError ?? '',
+            /results store cannot be read/,
+            'and says its result cannot be read now',
+          );
+          const t1 = Date.now();
+          kjd.child.kill('SIGTERM');
+          await kjd.exited;
+          assert.ok(Date.now() - t1 < 45_000, `stopped after ${Date.now() - t1} ms`);
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+      } finally {
+        await own.stop();
+        await rm(redisDir, { recursive: true, force: true });
+      }
     },
   );
 });
