@@ -6,18 +6,29 @@
 import { KubeClient } from '../src/kube/client.ts';
 import { JobOperations } from '../src/kube/jobs.ts';
 import { FINALIZER_RESULT } from '../src/kube/labels.ts';
+import { BoundedQueue } from '../src/tracking/bounded-queue.ts';
 
 export async function releaseKjdFinalizers(kubeconfig: string, namespace: string): Promise<number> {
-  const client = KubeClient.connect({ kubeconfig, env: {}, namespace });
+  const client = KubeClient.connect({
+    kubeconfig,
+    env: {},
+    namespace,
+    transport: { rateLimit: { qps: 500, burst: 500 } },
+  });
   try {
     const jobs = new JobOperations(client);
+    // Thousands of Jobs (the fuzz test's) are released 32 at a time, not one by one.
+    const queue = new BoundedQueue(32);
     let released = 0;
     for await (const job of jobs.listAll({ namespace })) {
       const finalizers = job.metadata?.finalizers ?? [];
       if (!finalizers.includes(FINALIZER_RESULT)) continue;
-      await jobs.removeFinalizer(job.metadata?.name ?? '', namespace, FINALIZER_RESULT, finalizers);
-      released++;
+      queue.push(async () => {
+        await jobs.removeFinalizer(job.metadata?.name ?? '', namespace, FINALIZER_RESULT, finalizers);
+        released++;
+      });
     }
+    await queue.idle();
     return released;
   } finally {
     await client.close();

@@ -1,0 +1,181 @@
+// `npm run bench:flood [-- --reuse] [--items 1000] [--bogus-per-second 1000] [--rounds 2]`:
+// how much a flood of bogus tokens costs a legitimate producer (issue 12).
+// One `kjd serve` with an HTTP route (TokenReview auth); a producer with a
+// real ServiceAccount token POSTs `items` items, 32 at a time, and its rate is
+// read from the cluster (the Jobs that exist, their creation times). Rounds
+// alternate without and with a flood of `bogus-per-second` requests, each
+// with a token nobody issued. The ratio of the medians goes to
+// test/security/results/latest.json (flood) and docs/security.md.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { startServe } from '../test/support/serve.ts';
+import { mergeResults } from '../test/security/results.ts';
+import { apiPath } from '../src/kube/client.ts';
+import { createNamespace, startEnvironment } from './lib/environment.ts';
+
+const { values } = parseArgs({
+  options: {
+    reuse: { type: 'boolean', default: false },
+    items: { type: 'string', default: '1000' },
+    'bogus-per-second': { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
+const items = Number(values.items);
+const bogusPerSecond = Number(values['bogus-per-second']);
+const rounds = Number(values.rounds);
+const log = (m: string) => process.stderr.write(`[flood] ${m}\n`);
+const template = new URL('../test/security/fixtures/suspended-job.yaml', import.meta.url).pathname;
+
+const env = await startEnvironment(values.reuse, log);
+const ns = await createNamespace(env, `flood-${randomBytes(3).toString('hex')}`);
+const dir = await mkdtemp(join(tmpdir(), 'kjd-flood-'));
+try {
+  await env.admin.call('POST', apiPath('v1', ns.name, 'serviceaccounts'), {
+    body: { metadata: { name: 'producer' } },
+  });
+  await env.admin.call('POST', apiPath('rbac.authorization.k8s.io/v1', ns.name, 'rolebindings'), {
+    body: {
+      metadata: { name: 'producer' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+      subjects: [{ kind: 'ServiceAccount', name: 'producer', namespace: ns.name }],
+    },
+  });
+  const token = (
+    await env.admin.call<{ status: { token: string } }>(
+      'POST',
+      apiPath('v1', ns.name, 'serviceaccounts', 'producer', 'token'),
+      { body: { spec: { expirationSeconds: 3600 } } },
+    )
+  ).status.token;
+  const config = join(dir, 'kjd.yaml');
+  await writeFile(
+    config,
+    stringify({
+      kubernetes: { kubeconfig: env.kubeconfigPath, qps: 1000, burst: 2000, connections: 128 },
+      redis: { url: env.redisUrl },
+      instance: ns.name,
+      limits: { maxInFlightCreates: 128, maxActiveJobs: 100_000 },
+      results: { stream: `${ns.name}:results`, hashPrefix: `${ns.name}:result:` },
+      routes: [{ name: 'api', template, namespace: ns.name, source: { type: 'http' } }],
+    }),
+  );
+  const kjd = await startServe(config, dir, 'flood');
+  const legit: number[] = [];
+  const flooded: number[] = [];
+  let bogusSent = 0;
+  let bogusMs = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const withFlood of [false, true]) {
+      const tag = `r${r}${withFlood ? 'f' : 'n'}`;
+      const flood = withFlood ? startFlood(kjd.url, bogusPerSecond) : undefined;
+      if (flood !== undefined) await sleep(1000); // the flood is under way before the producer starts
+      const rate = await produce(kjd.url, token, tag);
+      if (flood !== undefined) {
+        const f = await flood.stop();
+        bogusSent += f.sent;
+        bogusMs += f.ms;
+      }
+      (withFlood ? flooded : legit).push(rate);
+      log(`${tag}: ${rate.toFixed(1)} Jobs/s${withFlood ? ' under the flood' : ''}`);
+    }
+  }
+  kjd.child.kill('SIGTERM');
+  await kjd.exited;
+  const ratio = median(flooded) / median(legit);
+  const achieved = Math.round((bogusSent / bogusMs) * 1000);
+  log(
+    `legit ${median(legit).toFixed(1)} Jobs/s, under ${achieved} bogus/s ${median(flooded).toFixed(1)}: ratio ${ratio.toFixed(3)}`,
+  );
+  await mergeResults({
+    flood: { bogusPerSecond: achieved, legitJobsPerSecondRatio: Math.round(ratio * 1000) / 1000 },
+  });
+} finally {
+  await ns.remove();
+  await rm(dir, { recursive: true, force: true });
+  await env.stop();
+}
+
+/** POSTs `items` items, 32 at a time; Jobs/s from the first request to the last 202, each checked by the API server. */
+async function produce(url: string, token: string, tag: string): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (let i = next++; i < items; i = next++) {
+      for (;;) {
+        const res = await fetch(`${url}/v1/jobs?route=api`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ id: `${tag}-${i}`, CUSTOM_ID: String(i) }),
+        });
+        await res.arrayBuffer();
+        if (res.status === 202) break;
+        if (res.status !== 429 && res.status !== 503) throw new Error(`legit POST answered ${res.status}`);
+        await sleep(100);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const listed = await env.admin.call<{ items: { metadata: { annotations?: Record<string, string> } }[] }>(
+    'GET',
+    apiPath('batch/v1', ns.name, 'jobs'),
+  );
+  const made = listed.items.filter((j) =>
+    j.metadata.annotations?.['kjd.dev/request-id']?.startsWith(`${tag}-`),
+  ).length;
+  if (made !== items) throw new Error(`${tag}: ${made} Jobs for ${items} items`);
+  return items / seconds;
+}
+
+/** Bogus-token requests at `perSecond`, each with a token nobody issued, until stopped. */
+function startFlood(url: string, perSecond: number): { stop(): Promise<{ sent: number; ms: number }> } {
+  let running = true;
+  const isRunning = () => running;
+  let sent = 0;
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  const loop = (async () => {
+    while (isRunning()) {
+      const due = Math.floor(((performance.now() - started) / 1000) * perSecond) - sent;
+      for (let i = 0; i < due && inFlight.size < 512; i++) {
+        sent++;
+        const p = fetch(`${url}/v1/jobs?route=api`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer bogus-${randomBytes(12).toString('hex')}`,
+          },
+          body: '{"CUSTOM_ID":"x"}',
+        })
+          .then((r) => r.arrayBuffer())
+          .then(
+            () => undefined,
+            () => undefined,
+          );
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+      }
+      await sleep(10);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await Promise.all(inFlight);
+      return { sent, ms: performance.now() - started };
+    },
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
