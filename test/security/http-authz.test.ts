@@ -3,14 +3,13 @@
 // can act outside the namespace its caller may act in.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { testEnv } from '../support/env.ts';
 import { eventually, grantRole, serviceAccountToken, useNamespace } from '../support/kube.ts';
 import { useServeFixture } from '../support/serve-fixture.ts';
 import type { ServeProcess } from '../support/serve.ts';
+import { mergeResults } from './results.ts';
 
 const template = new URL('../fixtures/behaving-job.yaml', import.meta.url).pathname;
 const batch = () => testEnv().admin.makeApiClient(BatchV1Api);
@@ -71,12 +70,7 @@ describe('HTTP API authorization matrix', () => {
     });
   });
   after(async () => {
-    const dir = new URL('./results/', import.meta.url).pathname;
-    await mkdir(dir, { recursive: true });
-    await writeFile(
-      join(dir, 'matrix.json'),
-      `${JSON.stringify({ cases: MATRIX_ROWS.length, passed: passed.size, rows: [...passed] }, null, 2)}\n`,
-    );
+    await mergeResults({ matrix: { cases: MATRIX_ROWS.length, passed: passed.size } });
   });
 
   async function call(
