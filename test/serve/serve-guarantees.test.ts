@@ -203,7 +203,7 @@ describe('kjd serve keeps its promises off the happy path', () => {
 
   test(
     'Redis unreachable (SIGSTOPped): a status read answers and SIGTERM stops kjd, both within a bound (issue 11.10)',
-    { timeout: 120_000 },
+    { timeout: 240_000 },
     async () => {
       const p = prefix();
       const redisDir = await mkdtemp(join(tmpdir(), 'kjd-frozen-redis-'));
@@ -237,8 +237,13 @@ describe('kjd serve keeps its promises off the happy path', () => {
           );
           const t1 = Date.now();
           kjd.child.kill('SIGTERM');
-          await kjd.exited;
-          assert.ok(Date.now() - t1 < 45_000, `stopped after ${Date.now() - t1} ms`);
+          // Bounded: each Redis command gives up after its timeout; a hang would never end.
+          const stopped = await Promise.race([kjd.exited.then(() => true), sleep(90_000).then(() => false)]);
+          assert.ok(
+            stopped,
+            `kjd did not stop within 90 s of SIGTERM; its log ends:\n${kjd.logs().slice(-2000)}`,
+          );
+          assert.ok(Date.now() - t1 < 90_000, `stopped after ${Date.now() - t1} ms`);
         } finally {
           process.kill(pid, 'SIGCONT');
         }
