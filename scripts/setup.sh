@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for kjd's demo and tests, idempotently:
-#   - Debian packages: redis-server (the test Redis), openssl (the test PKI)
+#   - Debian packages: redis-server (the test Redis), openssl (the test PKI),
+#     wrk (the flood benchmark's load)
 #   - npm packages (npm ci), including the Node 24 binary from the `node` package
 #   - Python's `kubernetes` client in a venv (the seed-001-style peer)
 #   - the local control plane and helm, built from upstream Go modules into
@@ -14,6 +15,7 @@ t0=$SECONDS
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v wrk >/dev/null || missing+=(wrk) # bench:flood's bogus-token load, from a process of its own
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   step "apt-get install ${missing[*]}"
