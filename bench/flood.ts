@@ -146,7 +146,10 @@ async function produce(url: string, token: string, tag: string): Promise<number>
  * CPU: what the ratio measures is what the flood costs kjd. Runs until stopped.
  */
 function startFlood(url: string, perSecond: number): { stop(): Promise<{ sent: number; ms: number }> } {
-  const connections = 16;
+  // wrk waits `delay` before each request on a connection, then the answer:
+  // many connections with a long delay keep the answer's latency a small part
+  // of each cycle, so the achieved rate stays near the asked one.
+  const connections = Math.max(16, Math.round(perSecond / 10));
   const wrk = spawn(
     'wrk',
     [
