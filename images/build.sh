@@ -194,7 +194,15 @@ build_kjd() {
     mv "$ctx/npm-$NPM_VERSION.tgz" "$ctx/npm.tgz"
     echo "$NODE_VERSION $NPM_VERSION" >"$ctx/versions"
   fi
-  "${B[@]}" bud --quiet --isolation chroot --network host --format docker --layers=false \
+  # npm's CA bundle (a TLS-intercepting proxy's CA, where there is one) for npm ci in the build stage.
+  local cafile ca_args=()
+  cafile="$(npm config get cafile 2>/dev/null || true)"
+  case "$cafile" in null | undefined) cafile="" ;; esac
+  cafile="${cafile:-${NODE_EXTRA_CA_CERTS:-}}"
+  if [ -n "$cafile" ] && [ -s "$cafile" ]; then
+    ca_args=(--volume "$cafile:/run/kjd-build-ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/kjd-build-ca.crt)
+  fi
+  "${B[@]}" bud --quiet --isolation chroot --network host --format docker --layers=false "${ca_args[@]}" \
     --build-context "node=$ctx" --build-arg BASE=localhost/debian-minbase:local \
     --label "io.kjd.build-key=$current_key" -f "$repo/Dockerfile" -t "$ref" "$repo" >/dev/null
   verify kjd "$ref" check_kjd

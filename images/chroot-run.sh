@@ -44,6 +44,6 @@ if [ "$ro" = 1 ]; then
   mount -o remount,bind,ro "$root"
 fi
 rc=0
-env -i "${envs[@]}" chroot --userspec="$user" "$root" "$@" || rc=$?
+env -i "${envs[@]}" "$(command -v chroot)" --userspec="$user" "$root" "$@" || rc=$?
 if [ -n "$termlog" ]; then cp "$root/dev/termination-log" "$termlog"; fi
 exit "$rc"
