@@ -52,6 +52,8 @@ main() {
   install_tools
   B=(buildah --root "$work/cstore" --runroot "$work/crun" --storage-driver vfs)
   storage="containers-storage:[vfs@$work/cstore+$work/crun]"
+  # Under the lock, any working container in this storage is a leftover of a failed run.
+  "${B[@]}" rm --all >/dev/null 2>&1 || true
 
   local catatonit_sum base_key worker_key kjd_key
   catatonit_sum="$(sha256sum </usr/bin/catatonit | cut -c1-64)"
