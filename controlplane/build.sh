@@ -72,8 +72,14 @@ main() {
       stamp+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
       stamp+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
-    (cd "$here/kubernetes" && go build -trimpath -tags selinux,notest -ldflags "-s -w$stamp" -o "$stage/" \
-      "${k8s_cmds[@]}")
+    # A staged copy of go.mod/go.sum (-modfile): with -mod=mod, go adds the
+    # sums of modules only the kubelet needs, and an edit of the checked-in
+    # go.sum would change the cache key above (a full rebuild next time).
+    cp "$here/kubernetes/go.mod" "$stage/build.mod"
+    cp "$here/kubernetes/go.sum" "$stage/build.sum"
+    (cd "$here/kubernetes" && go build -modfile="$stage/build.mod" -trimpath -tags selinux,notest \
+      -ldflags "-s -w$stamp" -o "$stage/" "${k8s_cmds[@]}")
+    rm -f "$stage/build.mod" "$stage/build.sum"
     log "kubernetes (${k8s_cmds[*]##*/}) built after $((SECONDS - start))s"
   fi
   if has etcd; then

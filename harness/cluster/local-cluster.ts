@@ -21,6 +21,8 @@ import {
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createPki } from './pki.ts';
 import { createKwokNodes, waitForBootstrap } from './bootstrap.ts';
+import { startRealNodeIfSupported, type RealNodeStatus } from '../node/start.ts';
+import { stopRecordedRealNode } from '../node/real-node.ts';
 
 export interface LocalClusterOptions {
   /** Folder name under the state dir; also the kubeconfig context name. Default `local`. */
@@ -35,6 +37,11 @@ export interface LocalClusterOptions {
   readonly build?: boolean;
   /** etcd without fsync (faster, not durable). Default true. */
   readonly etcdUnsafeNoFsync?: boolean;
+  /**
+   * Add the real node (containerd + kubelet, harness/node/) when the host can
+   * run it; when it cannot, `realNode` says why. Default false.
+   */
+  readonly realNode?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -49,6 +56,8 @@ export interface LocalCluster {
   readonly logsDir: string;
   readonly nodeNames: readonly string[];
   readonly processes: readonly ManagedProcess[];
+  /** The real node, or why there is none. */
+  readonly realNode: RealNodeStatus;
   /** Stops every component (reverse start order) and frees the ports. Idempotent. */
   stop(): Promise<void>;
 }
@@ -86,6 +95,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     return proc;
   };
   const stop = memoize(async () => {
+    // The real node first: its kubelet must not outlive the API server it reports to.
+    await stopRecordedRealNode(dir, log);
     // Reverse start order; etcd last so the apiserver can shut down cleanly.
     for (const proc of [...processes].reverse()) await proc.stop();
     await rm(join(dir, 'state.json'), { force: true });
@@ -99,6 +110,18 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       kubeconfigPath: layout.kubeconfigs.admin,
     });
     log(`cluster ready: ${nodeNames.length} kwok nodes; kubeconfig ${layout.kubeconfigs.admin}`);
+    const realNode: RealNodeStatus =
+      options.realNode === true
+        ? await startRealNodeIfSupported({
+            clusterDir: dir,
+            bin: layout.bin,
+            server: serverOf(layout),
+            ca: { cert: layout.pki.caCert, key: layout.pki.caKey },
+            adminKubeconfig: layout.kubeconfigs.admin,
+            detached: options.detached ?? false,
+            log,
+          })
+        : { state: 'off', reason: 'not requested' };
     return {
       name,
       dir,
@@ -109,6 +132,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       logsDir,
       nodeNames,
       processes,
+      realNode,
       stop,
     };
   } catch (err) {
@@ -241,12 +265,13 @@ async function writeState(dir: string, state: StateFile): Promise<void> {
 }
 
 /** Stops the processes a previous (detached or crashed) run left behind in `dir`. */
-export async function stopRecordedCluster(dir: string): Promise<boolean> {
+export async function stopRecordedCluster(dir: string, log?: (m: string) => void): Promise<boolean> {
+  const stoppedNode = await stopRecordedRealNode(dir, log);
   let state: StateFile;
   try {
     state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateFile;
   } catch {
-    return false;
+    return stoppedNode;
   }
   for (const { name, pid } of [...state.pids].reverse()) {
     if (isProcessOf(pid, name)) await stopPid(pid, 10_000);
