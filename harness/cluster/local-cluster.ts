@@ -264,6 +264,47 @@ async function writeState(dir: string, state: StateFile): Promise<void> {
   await writeFile(join(dir, 'state.json'), JSON.stringify(state, null, 2));
 }
 
+export interface RunningCluster {
+  readonly dir: string;
+  readonly server: string;
+  readonly kubeconfigPath: string;
+  readonly logsDir: string;
+  readonly pki: { readonly caCert: string; readonly caKey: string };
+}
+
+/**
+ * The cluster a previous `cluster:up` left running in `dir`, when every
+ * process it recorded is alive and the API server answers /readyz; else
+ * undefined (nothing recorded, or something died: recreate it).
+ */
+export async function healthyRecordedCluster(dir: string): Promise<RunningCluster | undefined> {
+  let state: StateFile;
+  try {
+    state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateFile;
+  } catch {
+    return undefined;
+  }
+  if (!state.pids.every(({ name, pid }) => isProcessOf(pid, name))) return undefined;
+  const pki = join(dir, 'pki');
+  try {
+    const tls = {
+      ca: await readFile(join(pki, 'ca.crt')),
+      cert: await readFile(join(pki, 'admin.crt')),
+      key: await readFile(join(pki, 'admin.key')),
+    };
+    if ((await httpsGet(`${state.server}/readyz`, tls)).status !== 200) return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    dir,
+    server: state.server,
+    kubeconfigPath: state.kubeconfigPath,
+    logsDir: join(dir, 'logs'),
+    pki: { caCert: join(pki, 'ca.crt'), caKey: join(pki, 'ca.key') },
+  };
+}
+
 /** Stops the processes a previous (detached or crashed) run left behind in `dir`. */
 export async function stopRecordedCluster(dir: string, log?: (m: string) => void): Promise<boolean> {
   const stoppedNode = await stopRecordedRealNode(dir, log);
