@@ -10,6 +10,7 @@ import {
   stopRecordedCluster,
   type RunningCluster,
 } from './cluster/local-cluster.ts';
+import { cachedImageTars, importImages } from './node/images.ts';
 import { runningRealNode, stopRecordedRealNode } from './node/real-node.ts';
 import { startRealNodeIfSupported, type RealNodeStatus } from './node/start.ts';
 import { stateDir } from './paths.ts';
@@ -76,7 +77,11 @@ async function realNodeOn(cluster: RunningCluster, wanted: boolean): Promise<Rea
     }
     return { state: 'off', reason: '--no-real-node' };
   }
-  if (existing !== undefined) return { state: 'reused', name: existing.nodeName };
+  if (existing !== undefined) {
+    // Images built since the node started (images/build.sh) become usable without a restart.
+    await importImages(existing.socket, await cachedImageTars());
+    return { state: 'reused', name: existing.nodeName };
+  }
   return startRealNodeIfSupported({
     clusterDir: cluster.dir,
     bin: await controlPlaneBinDir({ build: true }),
