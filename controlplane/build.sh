@@ -7,6 +7,10 @@
 #   bash controlplane/build.sh --print    print the bin folder, build nothing
 #   bash controlplane/build.sh --helm     also build helm (deploy tests)
 #
+# The kubelet (for the real node, harness/node/) is built with the same module,
+# flags and version stamps as kube-apiserver. It is in the default set, so an
+# existing cache folder only gains it: the key (and RECIPE) did not change.
+#
 # Environment: KJD_CACHE_DIR (default ~/.cache/kube-job-dispatcher).
 set -euo pipefail
 
@@ -38,7 +42,7 @@ main() {
 
   log() { echo "[controlplane] $*" >&2; }
   need=()
-  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubelet; do
     [ -x "$bin/$b" ] || need+=("$b")
   done
   [ "$want_helm" = 1 ] && [ ! -x "$bin/helm" ] && need+=(helm)
@@ -55,16 +59,28 @@ main() {
 
   has() { printf '%s\n' "${need[@]}" | grep -qx "$1"; }
 
-  if has kube-apiserver || has kube-controller-manager || has kube-scheduler; then
+  # Only the Kubernetes commands that are missing, so a cache folder from
+  # before the kubelet was added builds the kubelet alone (about 1 min warm).
+  k8s_cmds=()
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubelet; do
+    has "$b" && k8s_cmds+=("k8s.io/kubernetes/cmd/$b")
+  done
+  if [ "${#k8s_cmds[@]}" -gt 0 ]; then
     minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
     stamp=""
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       stamp+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
       stamp+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
-    (cd "$here/kubernetes" && go build -trimpath -tags selinux,notest -ldflags "-s -w$stamp" -o "$stage/" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
-    log "kubernetes built after $((SECONDS - start))s"
+    # A staged copy of go.mod/go.sum (-modfile): with -mod=mod, go adds the
+    # sums of modules only the kubelet needs, and an edit of the checked-in
+    # go.sum would change the cache key above (a full rebuild next time).
+    cp "$here/kubernetes/go.mod" "$stage/build.mod"
+    cp "$here/kubernetes/go.sum" "$stage/build.sum"
+    (cd "$here/kubernetes" && go build -modfile="$stage/build.mod" -trimpath -tags selinux,notest \
+      -ldflags "-s -w$stamp" -o "$stage/" "${k8s_cmds[@]}")
+    rm -f "$stage/build.mod" "$stage/build.sum"
+    log "kubernetes (${k8s_cmds[*]##*/}) built after $((SECONDS - start))s"
   fi
   if has etcd; then
     (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$stage/etcd" go.etcd.io/etcd/server/v3)

@@ -2,7 +2,17 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { clusterDir, startLocalCluster, stopRecordedCluster } from './cluster/local-cluster.ts';
+import { controlPlaneBinDir } from './cluster/binaries.ts';
+import {
+  clusterDir,
+  healthyRecordedCluster,
+  startLocalCluster,
+  stopRecordedCluster,
+  type RunningCluster,
+} from './cluster/local-cluster.ts';
+import { cachedImageTars, importImages } from './node/images.ts';
+import { runningRealNode, stopRecordedRealNode } from './node/real-node.ts';
+import { startRealNodeIfSupported, type RealNodeStatus } from './node/start.ts';
 import { stateDir } from './paths.ts';
 import { isProcessOf, stopPid } from './process.ts';
 import { startLocalRedis } from './redis.ts';
@@ -13,26 +23,109 @@ const log = (m: string) => {
 };
 const redisDir = () => join(stateDir(), 'redis');
 
-async function up(nodes: number): Promise<void> {
-  const cluster = await startLocalCluster({ name: 'local', detached: true, nodes, log });
+interface UpOptions {
+  readonly nodes: number;
+  /** Wipe and recreate even a healthy running cluster (new PKI, empty etcd). */
+  readonly recreate: boolean;
+  /** Bring the real node up when the host can run it. */
+  readonly realNode: boolean;
+}
+
+async function up(o: UpOptions): Promise<void> {
+  const dir = clusterDir('local');
+  const running = o.recreate ? undefined : await healthyRecordedCluster(dir);
+  let cluster: RunningCluster;
+  let realNode: RealNodeStatus;
+  if (running === undefined) {
+    const started = await startLocalCluster({
+      name: 'local',
+      detached: true,
+      nodes: o.nodes,
+      realNode: o.realNode,
+      log,
+    });
+    cluster = { ...started, pki: { caCert: started.caFile, caKey: join(started.dir, 'pki', 'ca.key') } };
+    realNode = o.realNode ? started.realNode : { state: 'off', reason: '--no-real-node' };
+  } else {
+    log(`reusing the running cluster in ${dir} (--recreate to start afresh)`);
+    cluster = running;
+    realNode = await realNodeOn(running, o.realNode);
+  }
+  const redisUrl = await ensureRedis();
+  console.log(
+    [
+      `kube-apiserver: ${cluster.server}`,
+      `kubeconfig:     ${cluster.kubeconfigPath}`,
+      `logs:           ${cluster.logsDir}`,
+      `redis:          ${redisUrl}`,
+      `real node:      ${describeRealNode(realNode)}`,
+      '',
+      `export KUBECONFIG=${cluster.kubeconfigPath}`,
+      `export KJD_REDIS_URL=${redisUrl}`,
+      'Stop with: npm run cluster:down',
+    ].join('\n'),
+  );
+}
+
+/** On a reused cluster: keep its real node, start one, or (with --no-real-node) stop it. */
+async function realNodeOn(cluster: RunningCluster, wanted: boolean): Promise<RealNodeStatus> {
+  const existing = await runningRealNode(cluster.dir);
+  if (!wanted) {
+    if (existing !== undefined) {
+      log('--no-real-node: stopping the real node');
+      await stopRecordedRealNode(cluster.dir, log);
+    }
+    return { state: 'off', reason: '--no-real-node' };
+  }
+  if (existing !== undefined) {
+    // Images built since the node started (images/build.sh) become usable without a restart.
+    await importImages(existing.socket, await cachedImageTars());
+    return { state: 'reused', name: existing.nodeName };
+  }
+  return startRealNodeIfSupported({
+    clusterDir: cluster.dir,
+    bin: await controlPlaneBinDir({ build: true }),
+    server: cluster.server,
+    ca: { cert: cluster.pki.caCert, key: cluster.pki.caKey },
+    adminKubeconfig: cluster.kubeconfigPath,
+    detached: true,
+    log,
+  });
+}
+
+function describeRealNode(s: RealNodeStatus): string {
+  switch (s.state) {
+    case 'running':
+      return `${s.node.name} (${s.node.ip}), Ready ${s.node.readyAfterMs} ms after its kubelet started`;
+    case 'reused':
+      return `${s.name} (already running)`;
+    case 'off':
+      return `off (${s.reason})`;
+    case 'unsupported':
+      return `none: ${s.reason}`;
+    case 'failed':
+      return `FAILED to start: ${s.reason}`;
+  }
+}
+
+/** The Redis a previous `cluster:up` started, when it still runs; else a new one. */
+async function ensureRedis(): Promise<string> {
+  try {
+    const { pid, url } = JSON.parse(await readFile(join(redisDir(), 'state.json'), 'utf8')) as {
+      pid: number;
+      url: string;
+    };
+    if (isProcessOf(pid, 'redis-server')) return url;
+  } catch {
+    // none recorded
+  }
   await stopRecordedRedis();
   const redis = await startLocalRedis({ dir: redisDir(), detached: true });
   await writeFile(
     join(redisDir(), 'state.json'),
     JSON.stringify({ pid: redis.process().pid, url: redis.url }),
   );
-  console.log(
-    [
-      `kube-apiserver: ${cluster.server}`,
-      `kubeconfig:     ${cluster.kubeconfigPath}`,
-      `logs:           ${cluster.logsDir}`,
-      `redis:          ${redis.url}`,
-      '',
-      `export KUBECONFIG=${cluster.kubeconfigPath}`,
-      `export KJD_REDIS_URL=${redis.url}`,
-      'Stop with: npm run cluster:down',
-    ].join('\n'),
-  );
+  return redis.url;
 }
 
 async function stopRecordedRedis(): Promise<boolean> {
@@ -47,7 +140,7 @@ async function stopRecordedRedis(): Promise<boolean> {
 }
 
 async function down(): Promise<void> {
-  const stoppedCluster = await stopRecordedCluster(clusterDir('local'));
+  const stoppedCluster = await stopRecordedCluster(clusterDir('local'), log);
   const stoppedRedis = await stopRecordedRedis();
   log(stoppedCluster || stoppedRedis ? 'stopped' : 'nothing was running');
 }
@@ -55,11 +148,15 @@ async function down(): Promise<void> {
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { nodes: { type: 'string', default: '3' } },
+    options: {
+      nodes: { type: 'string', default: '3' },
+      recreate: { type: 'boolean', default: false },
+      'no-real-node': { type: 'boolean', default: false },
+    },
   });
   switch (positionals[0]) {
     case 'up':
-      await up(Number(values.nodes));
+      await up({ nodes: Number(values.nodes), recreate: values.recreate, realNode: !values['no-real-node'] });
       return 0;
     case 'down':
       await down();
@@ -67,7 +164,7 @@ async function main(): Promise<number> {
     case 'demo':
       return runDemo(log);
     default:
-      console.error('usage: node harness/cli.ts up [--nodes N] | down | demo');
+      console.error('usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo');
       return 2;
   }
 }

@@ -24,6 +24,27 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The real node (harness/node/): containerd, runc and the CNI plugins run it;
+# catatonit, buildah, skopeo and mmdebstrap build its images without a
+# registry. Only as root (or with sudo), and only what is missing; without
+# them the harness skips the real node and says why.
+real_node_pkgs=(containerd runc containernetworking-plugins catatonit buildah skopeo mmdebstrap)
+real_node_missing=()
+for p in "${real_node_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || real_node_missing+=("$p")
+done
+if [ "${#real_node_missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; then
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    step "apt-get install (real node) ${real_node_missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${real_node_missing[@]}" >/dev/null \
+      || step "could not install ${real_node_missing[*]}: the real node will be skipped"
+  else
+    step "not root and no sudo: skipping ${real_node_missing[*]} (the real node will be skipped)"
+  fi
+fi
+
 if ! command -v go >/dev/null; then
   echo "[setup] Go >= 1.26 is required to build the local control plane (https://go.dev/dl)" >&2
   exit 1

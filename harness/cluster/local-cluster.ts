@@ -21,6 +21,8 @@ import {
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createPki } from './pki.ts';
 import { createKwokNodes, waitForBootstrap } from './bootstrap.ts';
+import { startRealNodeIfSupported, type RealNodeStatus } from '../node/start.ts';
+import { stopRecordedRealNode } from '../node/real-node.ts';
 
 export interface LocalClusterOptions {
   /** Folder name under the state dir; also the kubeconfig context name. Default `local`. */
@@ -35,6 +37,11 @@ export interface LocalClusterOptions {
   readonly build?: boolean;
   /** etcd without fsync (faster, not durable). Default true. */
   readonly etcdUnsafeNoFsync?: boolean;
+  /**
+   * Add the real node (containerd + kubelet, harness/node/) when the host can
+   * run it; when it cannot, `realNode` says why. Default false.
+   */
+  readonly realNode?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -49,6 +56,8 @@ export interface LocalCluster {
   readonly logsDir: string;
   readonly nodeNames: readonly string[];
   readonly processes: readonly ManagedProcess[];
+  /** The real node, or why there is none. */
+  readonly realNode: RealNodeStatus;
   /** Stops every component (reverse start order) and frees the ports. Idempotent. */
   stop(): Promise<void>;
 }
@@ -86,6 +95,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     return proc;
   };
   const stop = memoize(async () => {
+    // The real node first: its kubelet must not outlive the API server it reports to.
+    await stopRecordedRealNode(dir, log);
     // Reverse start order; etcd last so the apiserver can shut down cleanly.
     for (const proc of [...processes].reverse()) await proc.stop();
     await rm(join(dir, 'state.json'), { force: true });
@@ -99,6 +110,18 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       kubeconfigPath: layout.kubeconfigs.admin,
     });
     log(`cluster ready: ${nodeNames.length} kwok nodes; kubeconfig ${layout.kubeconfigs.admin}`);
+    const realNode: RealNodeStatus =
+      options.realNode === true
+        ? await startRealNodeIfSupported({
+            clusterDir: dir,
+            bin: layout.bin,
+            server: serverOf(layout),
+            ca: { cert: layout.pki.caCert, key: layout.pki.caKey },
+            adminKubeconfig: layout.kubeconfigs.admin,
+            detached: options.detached ?? false,
+            log,
+          })
+        : { state: 'off', reason: 'not requested' };
     return {
       name,
       dir,
@@ -109,6 +132,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       logsDir,
       nodeNames,
       processes,
+      realNode,
       stop,
     };
   } catch (err) {
@@ -240,13 +264,55 @@ async function writeState(dir: string, state: StateFile): Promise<void> {
   await writeFile(join(dir, 'state.json'), JSON.stringify(state, null, 2));
 }
 
-/** Stops the processes a previous (detached or crashed) run left behind in `dir`. */
-export async function stopRecordedCluster(dir: string): Promise<boolean> {
+export interface RunningCluster {
+  readonly dir: string;
+  readonly server: string;
+  readonly kubeconfigPath: string;
+  readonly logsDir: string;
+  readonly pki: { readonly caCert: string; readonly caKey: string };
+}
+
+/**
+ * The cluster a previous `cluster:up` left running in `dir`, when every
+ * process it recorded is alive and the API server answers /readyz; else
+ * undefined (nothing recorded, or something died: recreate it).
+ */
+export async function healthyRecordedCluster(dir: string): Promise<RunningCluster | undefined> {
   let state: StateFile;
   try {
     state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateFile;
   } catch {
-    return false;
+    return undefined;
+  }
+  if (!state.pids.every(({ name, pid }) => isProcessOf(pid, name))) return undefined;
+  const pki = join(dir, 'pki');
+  try {
+    const tls = {
+      ca: await readFile(join(pki, 'ca.crt')),
+      cert: await readFile(join(pki, 'admin.crt')),
+      key: await readFile(join(pki, 'admin.key')),
+    };
+    if ((await httpsGet(`${state.server}/readyz`, tls)).status !== 200) return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    dir,
+    server: state.server,
+    kubeconfigPath: state.kubeconfigPath,
+    logsDir: join(dir, 'logs'),
+    pki: { caCert: join(pki, 'ca.crt'), caKey: join(pki, 'ca.key') },
+  };
+}
+
+/** Stops the processes a previous (detached or crashed) run left behind in `dir`. */
+export async function stopRecordedCluster(dir: string, log?: (m: string) => void): Promise<boolean> {
+  const stoppedNode = await stopRecordedRealNode(dir, log);
+  let state: StateFile;
+  try {
+    state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateFile;
+  } catch {
+    return stoppedNode;
   }
   for (const { name, pid } of [...state.pids].reverse()) {
     if (isProcessOf(pid, name)) await stopPid(pid, 10_000);

@@ -47,14 +47,14 @@ async function makeCa(dir: string): Promise<CertPair> {
   return pair;
 }
 
-interface LeafSpec {
+export interface LeafSpec {
   readonly file: string;
   readonly subject: string;
   readonly sans?: readonly string[];
   readonly usage: 'server' | 'client' | 'both';
 }
 
-async function makeLeaf(dir: string, ca: CertPair, spec: LeafSpec): Promise<CertPair> {
+export async function makeLeaf(dir: string, ca: CertPair, spec: LeafSpec): Promise<CertPair> {
   const pair = { cert: join(dir, `${spec.file}.crt`), key: join(dir, `${spec.file}.key`) };
   const eku = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[spec.usage];
   const sanArgs = spec.sans === undefined ? [] : ['-addext', `subjectAltName=${spec.sans.join(',')}`];

@@ -3,13 +3,14 @@
 // scheduled for cleanup. A Redis or API hiccup delays a result, never loses
 // it: writes are retried with backoff until they succeed or kjd stops, and
 // the finalizer keeps the Job (and so the chance to record it) across a
-// restart. The exit code of a failed container is best effort: a failed Pods
-// GET does not hold the result back.
+// restart. The container's own outcome (exit code, termination message) is
+// best effort: a failed Pods GET does not hold the result back.
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import { FINALIZER_RESULT } from '../kube/labels.ts';
+import { containerOutcome, type ContainerOutcome } from '../kube/pod-outcome.ts';
 import { sleep } from '../time/sleep.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import type { CleanupSweeper } from './cleanup-sweeper.ts';
@@ -82,8 +83,10 @@ export class ResultRecorder {
   async #record(ref: JobRef, state: JobState | undefined): Promise<void> {
     const log = this.#o.logger.child({ jobName: ref.name, requestId: ref.requestId });
     if (ref.requestId !== undefined) {
-      const exitCode = state?.phase === 'Failed' ? await this.#exitCode(ref, log) : undefined;
-      const result = resultOf(ref, ref.requestId, state, exitCode);
+      const phase = state?.finished === true ? state.phase : undefined;
+      const outcome =
+        phase === 'Failed' || phase === 'Succeeded' ? await this.#outcome(ref, phase, log) : undefined;
+      const result = resultOf(ref, ref.requestId, state, outcome);
       const written = await this.#retry(log, 'writing the result', () => this.#o.results.write(result));
       if (written === undefined) return; // stopping: the finalizer keeps the Job for the next run
       if (written) {
@@ -103,16 +106,15 @@ export class ResultRecorder {
     if (state !== undefined) this.#o.cleanup?.schedule(ref, finishedAt);
   }
 
-  async #exitCode(ref: JobRef, log: Logger): Promise<number | undefined> {
+  /** The exit code and termination message of the container that decided the Job. */
+  async #outcome(
+    ref: JobRef,
+    phase: 'Succeeded' | 'Failed',
+    log: Logger,
+  ): Promise<ContainerOutcome | undefined> {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        for (const pod of await this.#o.jobs.pods(ref.name, ref.namespace, this.#stop.signal)) {
-          for (const cs of pod.status?.containerStatuses ?? []) {
-            const code = cs.state?.terminated?.exitCode;
-            if (code !== undefined && code !== 0) return code;
-          }
-        }
-        return undefined;
+        return containerOutcome(await this.#o.jobs.pods(ref.name, ref.namespace, this.#stop.signal), phase);
       } catch (err) {
         log.warn({ err, attempt }, "reading the failed Job's Pods failed");
         if (!(await this.#pause(attempt))) return undefined;
@@ -149,7 +151,7 @@ function resultOf(
   ref: JobRef,
   requestId: string,
   state: JobState | undefined,
-  exitCode: number | undefined,
+  outcome: ContainerOutcome | undefined,
 ): JobResult {
   const base = {
     requestId,
@@ -157,7 +159,8 @@ function resultOf(
     jobName: ref.name,
     namespace: ref.namespace,
     template: ref.template,
-    ...(exitCode !== undefined ? { exitCode } : {}),
+    ...(outcome !== undefined ? { exitCode: outcome.exitCode } : {}),
+    ...(outcome?.terminationMessage !== undefined ? { terminationMessage: outcome.terminationMessage } : {}),
   };
   return state === undefined ? { ...base, status: 'Deleted', reason: 'JobDeleted' } : resultFrom(state, base);
 }

@@ -26,8 +26,13 @@ export interface JobResult {
   readonly reason?: string;
   readonly startTime?: string;
   readonly completionTime?: string;
-  /** Exit code of the failed container, when one is known. */
+  /**
+   * Exit code of the container that decided the outcome (the failed one, or
+   * the one that succeeded), when its Pod could still be read.
+   */
   readonly exitCode?: number;
+  /** That container's termination message (/dev/termination-log), when it wrote one. */
+  readonly terminationMessage?: string;
 }
 
 export interface ResultsOptions {

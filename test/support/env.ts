@@ -9,6 +9,12 @@ export interface TestEnv {
   readonly caData: string;
   readonly nodeNames: readonly string[];
   readonly redisUrl: string;
+  /** The real node (containerd + kubelet), when the cluster has one. */
+  readonly realNode?: { readonly name: string };
+  /** Why there is no real node (empty when there is one). */
+  readonly realNodeReason: string;
+  /** The host should have run a real node and it failed to start: its tests fail rather than skip. */
+  readonly realNodeFailed: boolean;
 }
 
 let cached: TestEnv | undefined;
@@ -33,6 +39,9 @@ export function testEnv(): TestEnv {
     caData: cluster.caData,
     nodeNames: (process.env.KJD_TEST_NODES ?? '').split(',').filter(Boolean),
     redisUrl,
+    ...(process.env.KJD_TEST_REAL_NODE ? { realNode: { name: process.env.KJD_TEST_REAL_NODE } } : {}),
+    realNodeReason: process.env.KJD_TEST_REAL_NODE_REASON ?? '',
+    realNodeFailed: process.env.KJD_TEST_REAL_NODE_FAILED === '1',
   };
   return cached;
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { JobState } from '../../kube/job-status.ts';
+import { containerOutcome, describeOutcome } from '../../kube/pod-outcome.ts';
 import { waitForJob } from '../../kube/wait.ts';
 import { parseDurationMs } from '../../time/duration.ts';
 import type { CliContext } from '../context.ts';
@@ -18,9 +20,26 @@ export async function waitAndReport(ctx: CliContext, name: string, timeout: stri
     });
     progress.done();
     ctx.print(describeState(name, state));
+    const outcome = await outcomeLine(ctx, name, state);
+    if (outcome !== undefined) ctx.print(outcome);
     return state.phase === 'Succeeded' ? EXIT.OK : EXIT.JOB_FAILED;
   } finally {
     progress.done();
+  }
+}
+
+/**
+ * The container's own word on how it ended (exit code, termination message),
+ * read from the Job's Pods. Best effort: Pods already gone, or no right to
+ * list them, only leave the line out.
+ */
+async function outcomeLine(ctx: CliContext, name: string, state: JobState): Promise<string | undefined> {
+  if (state.phase !== 'Succeeded' && state.phase !== 'Failed') return undefined;
+  try {
+    const outcome = containerOutcome(await ctx.jobs.pods(name, ctx.namespace), state.phase);
+    return outcome === undefined ? undefined : describeOutcome(outcome);
+  } catch {
+    return undefined;
   }
 }
 

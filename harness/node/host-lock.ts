@@ -1,0 +1,53 @@
+// One real node per host: the kubelet's cgroups (/kubepods), the CNI bridge
+// and a few fixed paths are host-wide. The record of the running node lives
+// in /run (gone after a reboot, like the processes it names) and carries the
+// host's state from before the node started, so any later `cluster:down`, or
+// the next start after a crash, can put the host back.
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { isProcessOf } from '../process.ts';
+import type { HostSnapshot } from './host.ts';
+
+export const HOST_RECORD = process.env.KJD_REAL_NODE_RECORD ?? '/run/kjd-real-node.json';
+
+export interface HostRecord {
+  /** The cluster folder the node belongs to. */
+  readonly clusterDir: string;
+  readonly nodeDir: string;
+  readonly nodeName: string;
+  readonly socket: string;
+  readonly pids: readonly { readonly name: string; readonly pid: number }[];
+  readonly host: HostSnapshot;
+}
+
+export class RealNodeBusyError extends Error {
+  override readonly name = 'RealNodeBusyError';
+  readonly owner: string;
+  constructor(owner: string) {
+    super(
+      `this host already runs a real node for the cluster in ${owner} (one per host: cgroups, the bridge ` +
+        `and /var/lib/kubelet are host-wide). Use that cluster, or stop it with \`npm run cluster:down\`.`,
+    );
+    this.owner = owner;
+  }
+}
+
+export async function readHostRecord(): Promise<HostRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(HOST_RECORD, 'utf8')) as HostRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeHostRecord(record: HostRecord): Promise<void> {
+  await writeFile(HOST_RECORD, JSON.stringify(record, null, 2));
+}
+
+export async function removeHostRecord(): Promise<void> {
+  await rm(HOST_RECORD, { force: true });
+}
+
+/** True while any process the record names is still alive. */
+export function recordIsLive(record: HostRecord): boolean {
+  return record.pids.some(({ name, pid }) => isProcessOf(pid, name));
+}

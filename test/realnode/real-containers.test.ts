@@ -1,0 +1,155 @@
+// On the real node (harness/node/): real containers run what kjd renders.
+// Every assertion counts from the cluster or from the container's own output
+// (Pod logs, termination message, exit code), never from kwok's rules.
+// Skips, with the reason, where the host cannot run the node.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../src/cli/kjd.ts';
+import { testEnv } from '../support/env.ts';
+import { capture, type Captured } from '../support/capture.ts';
+import { eventually, useNamespace } from '../support/kube.ts';
+import { realNodeContext, writeShTemplate } from '../support/real-node.ts';
+import { core, useServeFixture } from '../support/serve-fixture.ts';
+
+const rn = await realNodeContext();
+const HOSTILE = '1; touch /tmp/pwned $(id)';
+
+describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, { skip: rn.skip }, () => {
+  const ns = useNamespace('realnode');
+  let dir = '';
+  let template = '';
+  before(async () => {
+    if (rn.failure !== undefined)
+      throw new Error(`the real node should be running and is not: ${rn.failure}`);
+    dir = await mkdtemp(join(tmpdir(), 'kjd-realnode-'));
+    template = await writeShTemplate(dir, 'sh', rn.image);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const kjd = (args: string[]): Promise<Captured> =>
+    capture((io) =>
+      runCli(['--kubeconfig', testEnv().kubeconfigPath, '-n', ns.name, ...args], {
+        ...io,
+        env: { HOME: dir },
+      }),
+    );
+  const jobName = (r: Captured) => /job\.batch\/(\S+) created/.exec(r.stdout)?.[1] ?? '';
+
+  /** The Job's one Pod, as the API server has it: where it ran and how its container ended. */
+  async function podOf(job: string) {
+    const pods = await core().listNamespacedPod({ namespace: ns.name, labelSelector: `job-name=${job}` });
+    assert.equal(pods.items.length, 1, `one Pod for ${job}`);
+    const pod = pods.items[0]!;
+    return {
+      node: pod.spec?.nodeName,
+      terminated: pod.status?.containerStatuses?.[0]?.state?.terminated,
+    };
+  }
+
+  test(
+    'seed 000: a hostile value reaches sh -c as ONE argument and runs nothing',
+    { timeout: 120_000 },
+    async () => {
+      const r = await kjd(['launch', '-f', template, '--set', `VALUE=${HOSTILE}`, '--wait']);
+      assert.equal(r.code, 0, r.stderr);
+      const job = jobName(r);
+      const logs = await kjd(['logs', job]);
+      assert.equal(logs.code, 0, logs.stderr);
+      // From the container itself: one argument, verbatim; the inline (quoted) use too;
+      // touch never ran (no /tmp/pwned), and neither did id (no uid= anywhere).
+      assert.equal(logs.stdout, [`arg: [${HOSTILE}]`, `inline: [${HOSTILE}]`, 'pwned: no', ''].join('\n'));
+      assert.doesNotMatch(logs.stdout, /uid=/);
+      const pod = await podOf(job);
+      assert.equal(pod.node, rn.name, 'it ran on the real node, not on kwok');
+      assert.equal(pod.terminated?.exitCode, 0);
+      assert.equal(pod.terminated.message, `exit 0: ${HOSTILE}`);
+    },
+  );
+
+  test(
+    'exit 3: kjd wait sees the real Failed end with exit code and termination message',
+    { timeout: 120_000 },
+    async () => {
+      const launched = await kjd([
+        'launch',
+        '-f',
+        template,
+        '--set',
+        'VALUE=bad input',
+        '--set',
+        'EXIT_CODE=3',
+      ]);
+      assert.equal(launched.code, 0, launched.stderr);
+      const job = jobName(launched);
+      const waited = await kjd(['wait', job, '--timeout', '90s']);
+      assert.equal(waited.code, 3, `kjd wait exits 3 for a failed Job; ${waited.stderr}`);
+      assert.match(waited.stdout, new RegExp(`job/${job} Failed \\(BackoffLimitExceeded\\)`));
+      assert.match(waited.stdout, /container sh exited 3 \(Error\): exit 3: bad input/);
+      const logs = await kjd(['logs', job]);
+      assert.equal(logs.stdout, 'arg: [bad input]\ninline: [bad input]\npwned: no\n');
+      const pod = await podOf(job);
+      assert.deepEqual([pod.node, pod.terminated?.exitCode], [rn.name, 3]);
+    },
+  );
+
+  test(
+    'exit 0: launch --wait --logs shows Succeeded, the message and the real stdout',
+    { timeout: 120_000 },
+    async () => {
+      const r = await kjd(['launch', '-f', template, '--set', "VALUE=it's fine", '--wait', '--logs']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Succeeded \(CompletionsReached\)/);
+      assert.match(r.stdout, /container sh exited 0 \(Completed\): exit 0: it's fine/);
+      assert.match(r.stdout, /^arg: \[it's fine\]\ninline: \[it's fine\]\npwned: no$/m);
+    },
+  );
+
+  describe('kjd serve: results carry the container outcome', () => {
+    const fx = useServeFixture(ns, 'placeholder');
+    test(
+      'Failed with exit code 3 and its message; Succeeded with exit code 0 and its message',
+      { timeout: 180_000 },
+      async () => {
+        const p = fx.prefix();
+        const route = { ...fx.listRoute(p), template };
+        await fx.redis.lpush(
+          `${p}:queue`,
+          JSON.stringify({ id: `${p}-fail`, VALUE: 'nope', EXIT_CODE: 3 }),
+          JSON.stringify({ id: `${p}-ok`, VALUE: HOSTILE }),
+        );
+        const kjdServe = await fx.serve(p, { routes: [route] });
+        const read = (id: string) =>
+          eventually(
+            `the result of ${id}`,
+            async () => {
+              const h = await fx.redis.hgetall(`${p}:result:list/${id}`);
+              return h.status === undefined ? undefined : h;
+            },
+            150_000,
+          );
+        const failed = await read(`${p}-fail`);
+        const ok = await read(`${p}-ok`);
+        await fx.stop(kjdServe);
+        assert.deepEqual(
+          [failed.status, failed.reason, failed.exitCode, failed.terminationMessage],
+          ['Failed', 'BackoffLimitExceeded', '3', 'exit 3: nope'],
+        );
+        assert.deepEqual(
+          [ok.status, ok.exitCode, ok.terminationMessage],
+          ['Succeeded', '0', `exit 0: ${HOSTILE}`],
+        );
+        const pods = await core().listNamespacedPod({ namespace: ns.name });
+        const mine = pods.items.filter(
+          (pod) => (pod.metadata?.labels?.['job-name'] ?? '') === failed.jobName,
+        );
+        assert.deepEqual(
+          mine.map((pod) => pod.spec?.nodeName),
+          [rn.name],
+        );
+      },
+    );
+  });
+});
