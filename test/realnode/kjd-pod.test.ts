@@ -57,7 +57,7 @@ const WORKER_TEMPLATE = stringify({
             name: 'worker',
             image: WORKER_IMAGE,
             imagePullPolicy: 'Never',
-            command: ['sh', '-c', 'echo "custom=${CUSTOM_ID}"'],
+            command: ['sh', '-c', 'echo custom=${CUSTOM_ID}'],
           },
         ],
       },
@@ -94,9 +94,15 @@ describe(
         id: `${p}-${tag}${i}`,
         CUSTOM_ID: `${tag}${i}; touch /tmp/pwned`,
       }));
-      await redis.lpush(`${p}:list`, ...items.slice(0, n / 2).map((i) => JSON.stringify(i)));
-      for (const i of items.slice(n / 2)) await redis.xadd(`${p}:stream`, '*', 'item', JSON.stringify(i));
-      return items.map((i, k) => `${k < n / 2 ? 'list' : 'stream'}/${i.id}`);
+      const half = items.slice(0, n / 2);
+      await redis.lpush(`${p}:list`, ...half.map((i) => JSON.stringify(i)));
+      // A stream entry's request id is its entry id (src/sources/redis-stream.ts).
+      const entries: string[] = [];
+      for (const i of items.slice(n / 2))
+        entries.push((await redis.xadd(`${p}:stream`, '*', 'payload', JSON.stringify(i))) ?? '');
+      const requestIds = [...half.map((i) => i.id), ...entries.map((e) => `${p}:stream/${e}`)];
+      // Result keys: <route>/<request id>.
+      return requestIds.map((id, k) => `${k < n / 2 ? 'list' : 'stream'}/${id}`);
     };
     const results = (keys: readonly string[]) =>
       eventually(
@@ -133,7 +139,7 @@ describe(
           {
             name: 'stream',
             template: 'real.yaml',
-            source: { type: 'redis-stream', key: `${p}:stream`, group: 'kjd' },
+            source: { type: 'redis-stream', stream: `${p}:stream`, group: 'kjd' },
           },
         ],
       };
@@ -192,15 +198,14 @@ describe(
         );
         const batch = testEnv().admin.makeApiClient(BatchV1Api);
         const jobs = (await batch.listNamespacedJob({ namespace: ns.name })).items;
-        assert.equal(
-          jobs.filter((j) => j.metadata?.annotations?.['kjd.dev/request-id']?.startsWith(`${p}-a`)).length,
-          6,
-        );
+        const wanted = new Set(keys.map((k) => k.slice(k.indexOf('/') + 1)));
+        const made = jobs.filter((j) => wanted.has(j.metadata?.annotations?.['kjd.dev/request-id'] ?? ''));
+        assert.equal(made.length, 6, 'one Job per item');
         const core = testEnv().admin.makeApiClient(CoreV1Api);
         const pod = (
           await core.listNamespacedPod({
             namespace: ns.name,
-            labelSelector: `job-name=${jobs[0]?.metadata?.name ?? ''}`,
+            labelSelector: `job-name=${made[0]?.metadata?.name ?? ''}`,
           })
         ).items[0];
         assert.equal(pod?.spec?.nodeName, rn.name);
