@@ -77,6 +77,9 @@ export function jobRef(job: V1Job): JobRef {
 /** A watch that ends this soon with nothing in it is failing: back off before the next. */
 const QUICK_END_MS = 1000;
 
+/** 0.5 s, 1 s, 2 s, ... up to 30 s after the n-th restart in a row that got nowhere. */
+const restartDelayMs = (n: number) => Math.min(30_000, 250 * 2 ** Math.min(n, 7));
+
 export class JobTracker {
   readonly #o: JobTrackerOptions;
   /** namespace/name -> the phase last seen and whether it was finished. */
@@ -143,7 +146,13 @@ export class JobTracker {
     while (!signal.aborted) {
       try {
         if (this.#streamInitial) {
-          await this.#watchList(namespace, signal, () => (failures = 0));
+          const complete = await this.#watchList(namespace, signal, () => (failures = 0));
+          // Ended before its initial state was all there (a proxy or server
+          // closing it at once): again, but never as a loop of requests.
+          if (!complete && !isAborted(signal)) {
+            failures++;
+            await sleep(restartDelayMs(failures), signal).catch(() => undefined);
+          }
         } else {
           const rv = await this.#relist(namespace);
           this.#synced.add(namespace);
@@ -163,7 +172,7 @@ export class JobTracker {
         if (!(err instanceof KubeGoneError)) {
           failures++;
           this.#o.logger.warn({ err, namespace }, 'Job watch failed; resyncing');
-          await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)), signal).catch(() => undefined);
+          await sleep(restartDelayMs(failures), signal).catch(() => undefined);
         }
       }
     }
@@ -174,7 +183,8 @@ export class JobTracker {
    * and then follows changes; on to plain watches from the last version when
    * the server ends it.
    */
-  async #watchList(namespace: string, signal: AbortSignal, onSynced: () => void): Promise<void> {
+  /** False when the watch ended before its initial state was complete. */
+  async #watchList(namespace: string, signal: AbortSignal, onSynced: () => void): Promise<boolean> {
     // As in #relist: only Jobs known before may be forgotten when they are not in the stream.
     const knownBefore = new Set([...this.#jobs.keys()].filter((k) => k.startsWith(`${namespace}/`)));
     const seen = new Set<string>();
@@ -202,8 +212,9 @@ export class JobTracker {
       }
     }
     // Ended before the initial state was complete: start over (the caller loops).
-    if (initial || signal.aborted) return;
+    if (initial || signal.aborted) return !initial;
     await this.#watch(namespace, rv, signal);
+    return true;
   }
 
   async #relist(namespace: string): Promise<string | undefined> {
@@ -256,7 +267,7 @@ export class JobTracker {
       // A watch the server (or something in between) ends at once, again and
       // again, must not become a loop of requests.
       quickEnds = events === 0 && Date.now() - started < QUICK_END_MS ? quickEnds + 1 : 0;
-      if (quickEnds > 0) await sleep(Math.min(30_000, 250 * 2 ** Math.min(quickEnds, 7)), signal);
+      if (quickEnds > 0) await sleep(restartDelayMs(quickEnds), signal);
     }
   }
 
