@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { controlPlaneBinDir } from './cluster/binaries.ts';
 import {
   clusterDir,
-  healthyRecordedCluster,
+  recordedCluster,
   startLocalCluster,
   stopRecordedCluster,
   type RunningCluster,
@@ -33,10 +33,13 @@ interface UpOptions {
 
 async function up(o: UpOptions): Promise<void> {
   const dir = clusterDir('local');
-  const running = o.recreate ? undefined : await healthyRecordedCluster(dir);
+  const recorded = o.recreate ? undefined : await recordedCluster(dir);
   let cluster: RunningCluster;
   let realNode: RealNodeStatus;
-  if (running === undefined) {
+  if (recorded?.healthy !== true) {
+    log(
+      recorded === undefined ? '--recreate: starting afresh' : `${recorded.reason}: starting a new cluster`,
+    );
     const started = await startLocalCluster({
       name: 'local',
       detached: true,
@@ -48,8 +51,8 @@ async function up(o: UpOptions): Promise<void> {
     realNode = o.realNode ? started.realNode : { state: 'off', reason: '--no-real-node' };
   } else {
     log(`reusing the running cluster in ${dir} (--recreate to start afresh)`);
-    cluster = running;
-    realNode = await realNodeOn(running, o.realNode);
+    cluster = recorded.cluster;
+    realNode = await realNodeOn(cluster, o.realNode);
   }
   const redisUrl = await ensureRedis();
   console.log(

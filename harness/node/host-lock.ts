@@ -4,6 +4,7 @@
 // host's state from before the node started, so any later `cluster:down`, or
 // the next start after a crash, can put the host back.
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { isProcessOf } from '../process.ts';
 import type { HostSnapshot } from './host.ts';
 
@@ -25,10 +26,23 @@ export class RealNodeBusyError extends Error {
   constructor(owner: string) {
     super(
       `this host already runs a real node for the cluster in ${owner} (one per host: cgroups, the bridge ` +
-        `and /var/lib/kubelet are host-wide). Use that cluster, or stop it with \`npm run cluster:down\`.`,
+        `and /var/lib/kubelet are host-wide). ${howToFree(owner)}`,
     );
     this.owner = owner;
   }
+}
+
+/**
+ * What frees the slot, from the owner's folder: a test run's cluster
+ * (`<state>/clusters/test-<pid>`) goes when that run ends; a `cluster:up`
+ * one is stopped from the checkout that started it.
+ */
+function howToFree(owner: string): string {
+  const m = /^(.*)\/\.kjd\/clusters\/([^/]+)$/.exec(owner);
+  const testRun = /^test-(\d+)$/.exec(m?.[2] ?? basename(owner));
+  if (testRun !== null) return `It belongs to the test run of pid ${testRun[1]} and goes when that run ends.`;
+  const where = m === null ? '' : ` in ${m[1]}`;
+  return `Use that cluster (KJD_TEST_KUBECONFIG=${owner}/kubeconfig.yaml for the tests), or stop it with \`npm run cluster:down\`${where}.`;
 }
 
 export async function readHostRecord(): Promise<HostRecord | undefined> {
