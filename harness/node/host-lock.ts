@@ -17,6 +17,12 @@ export interface HostRecord {
   readonly nodeName: string;
   readonly socket: string;
   readonly pids: readonly { readonly name: string; readonly pid: number }[];
+  /**
+   * The (node) process that claimed the slot and is starting the node. It
+   * keeps the claim live before containerd and the kubelet exist, so a second
+   * start in that window cannot take the record for a dead one and tear it down.
+   */
+  readonly claimedBy?: number;
   readonly host: HostSnapshot;
 }
 
@@ -57,11 +63,26 @@ export async function writeHostRecord(record: HostRecord): Promise<void> {
   await writeFile(HOST_RECORD, JSON.stringify(record, null, 2));
 }
 
+/**
+ * The first write of a node's record, exclusive: of two starts that both
+ * found the slot free, one creates the file and the other gets
+ * RealNodeBusyError naming the winner.
+ */
+export async function claimHostRecord(record: HostRecord): Promise<void> {
+  try {
+    await writeFile(HOST_RECORD, JSON.stringify(record, null, 2), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new RealNodeBusyError((await readHostRecord())?.clusterDir ?? 'another cluster');
+  }
+}
+
 export async function removeHostRecord(): Promise<void> {
   await rm(HOST_RECORD, { force: true });
 }
 
-/** True while any process the record names is still alive. */
+/** True while any process the record names (its claimer included) is still alive. */
 export function recordIsLive(record: HostRecord): boolean {
-  return record.pids.some(({ name, pid }) => isProcessOf(pid, name));
+  const claimer = record.claimedBy !== undefined && isProcessOf(record.claimedBy, 'node');
+  return claimer || record.pids.some(({ name, pid }) => isProcessOf(pid, name));
 }

@@ -20,6 +20,7 @@ import {
 } from './config.ts';
 import { HOST_BINARIES, restoreHost, snapshotHost } from './host.ts';
 import {
+  claimHostRecord,
   readHostRecord,
   RealNodeBusyError,
   recordIsLive,
@@ -85,10 +86,12 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     nodeName: REAL_NODE_NAME,
     socket: l.socket,
     pids: processes.map((p) => ({ name: p.name, pid: p.pid })),
+    claimedBy: process.pid,
     host,
   });
-  // Written before anything changes the host, so a crash at any point can be undone.
-  await writeHostRecord(record());
+  // Written before anything changes the host, so a crash at any point can be undone;
+  // exclusively, so that of two starts racing past claimHost only one goes on.
+  await claimHostRecord(record());
   const stop = memoize(async () => {
     await teardown(record(), (m) => {
       log(m);
@@ -130,7 +133,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   }
 }
 
-/** Takes the host's one real-node slot; a dead owner's leftovers are cleaned up first. */
+/** Frees the host's one real-node slot for us: a dead owner's leftovers (or our own) are cleaned up first. */
 async function claimHost(clusterDir: string): Promise<void> {
   const existing = await readHostRecord();
   if (existing === undefined) return;
