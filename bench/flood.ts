@@ -6,8 +6,10 @@
 // alternate without and with a flood of `bogus-per-second` requests, each
 // with a token nobody issued. The ratio of the medians goes to
 // test/security/results/latest.json (flood) and docs/security.md.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +32,7 @@ const items = Number(values.items);
 const bogusPerSecond = Number(values['bogus-per-second']);
 const rounds = Number(values.rounds);
 const log = (m: string) => process.stderr.write(`[flood] ${m}\n`);
+const FLOOD_SCRIPT = new URL('flood/bogus.lua', import.meta.url).pathname;
 const template = new URL('../test/security/fixtures/suspended-job.yaml', import.meta.url).pathname;
 
 const env = await startEnvironment(values.reuse, log);
@@ -75,14 +78,18 @@ try {
       const tag = `r${r}${withFlood ? 'f' : 'n'}`;
       const flood = withFlood ? startFlood(kjd.url, bogusPerSecond) : undefined;
       if (flood !== undefined) await sleep(1000); // the flood is under way before the producer starts
+      const cpu0 = await cpuMs(kjd.child.pid);
       const rate = await produce(kjd.url, token, tag);
+      const cpu = (await cpuMs(kjd.child.pid)) - cpu0;
       if (flood !== undefined) {
         const f = await flood.stop();
         bogusSent += f.sent;
         bogusMs += f.ms;
       }
       (withFlood ? flooded : legit).push(rate);
-      log(`${tag}: ${rate.toFixed(1)} Jobs/s${withFlood ? ' under the flood' : ''}`);
+      log(
+        `${tag}: ${rate.toFixed(1)} Jobs/s${withFlood ? ' under the flood' : ''}, kjd CPU ${(cpu / (items / rate) / 10).toFixed(0)} %`,
+      );
     }
   }
   kjd.child.kill('SIGTERM');
@@ -133,45 +140,53 @@ async function produce(url: string, token: string, tag: string): Promise<number>
   return items / seconds;
 }
 
-/** Bogus-token requests at `perSecond`, each with a token nobody issued, until stopped. */
+/**
+ * Bogus-token requests at `perSecond` from wrk, a separate C process, so the
+ * flood's own cost neither shares the producer's event loop nor (much) its
+ * CPU: what the ratio measures is what the flood costs kjd. Runs until stopped.
+ */
 function startFlood(url: string, perSecond: number): { stop(): Promise<{ sent: number; ms: number }> } {
-  let running = true;
-  const isRunning = () => running;
-  let sent = 0;
-  const started = performance.now();
-  const inFlight = new Set<Promise<void>>();
-  const loop = (async () => {
-    while (isRunning()) {
-      const due = Math.floor(((performance.now() - started) / 1000) * perSecond) - sent;
-      for (let i = 0; i < due && inFlight.size < 512; i++) {
-        sent++;
-        const p = fetch(`${url}/v1/jobs?route=api`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer bogus-${randomBytes(12).toString('hex')}`,
-          },
-          body: '{"CUSTOM_ID":"x"}',
-        })
-          .then((r) => r.arrayBuffer())
-          .then(
-            () => undefined,
-            () => undefined,
-          );
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-      }
-      await sleep(10);
-    }
-  })();
+  // wrk waits `delay` before each request on a connection, then the answer:
+  // many connections with a long delay keep the answer's latency a small part
+  // of each cycle, so the achieved rate stays near the asked one.
+  const connections = Math.max(16, Math.round(perSecond / 10));
+  const wrk = spawn(
+    'wrk',
+    [
+      '-t1',
+      `-c${connections}`,
+      '-d3600s',
+      '-s',
+      FLOOD_SCRIPT,
+      url,
+      '--',
+      String(connections),
+      String(perSecond),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  wrk.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = once(wrk, 'exit');
   return {
     async stop() {
-      running = false;
-      await loop;
-      await Promise.all(inFlight);
-      return { sent, ms: performance.now() - started };
+      wrk.kill('SIGINT'); // wrk stops, prints its summary and runs the script's done()
+      await exited;
+      const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+      if (line === undefined) throw new Error(`wrk printed no summary:\n${out}`);
+      const s = JSON.parse(line) as { requests: number; durationUs: number; errors: number };
+      if (s.errors > s.requests / 100)
+        throw new Error(`wrk: ${s.errors} socket errors in ${s.requests} requests`);
+      return { sent: s.requests, ms: s.durationUs / 1000 };
     },
   };
+}
+
+/** User + system CPU time of a process, in ms (Linux /proc; clock ticks are 10 ms). */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function median(xs: readonly number[]): number {

@@ -27,7 +27,8 @@ main() {
   echo "[toxiproxy] building $TOXIPROXY_VERSION into $cache (go $go_version)" >&2
   mkdir -p "$cache"
   local stage; stage="$(mktemp -d "$cache/stage.XXXXXX")"
-  trap 'rm -rf "$stage"' EXIT
+  # Expanded now: the trap runs after main has returned and its locals are gone.
+  trap "rm -rf '$stage'" EXIT
   GOBIN="$stage" go install -trimpath -ldflags "-s -w" \
     "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
   mv "$stage/server" "$bin"

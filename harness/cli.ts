@@ -155,6 +155,7 @@ async function main(): Promise<number> {
       nodes: { type: 'string', default: '3' },
       recreate: { type: 'boolean', default: false },
       'no-real-node': { type: 'boolean', default: false },
+      real: { type: 'boolean', default: false },
     },
   });
   switch (positionals[0]) {
@@ -165,9 +166,9 @@ async function main(): Promise<number> {
       await down();
       return 0;
     case 'demo':
-      return runDemo(log);
+      return runDemo(log, { real: values.real });
     default:
-      console.error('usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo');
+      console.error('usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo [--real]');
       return 2;
   }
 }

@@ -4,11 +4,16 @@
 // caller (an HTTP request) send them; each becomes one Job, followed to the
 // end; results come back in Redis; bad items land in the dead-letter list
 // with their reason. One summary line, then everything stops.
+//
+// `npm run demo -- --real` runs the Jobs on the local cluster's real node
+// (containerd + runc + a kubelet; root needed): real containers of the worker
+// image, whose own output, exit code and termination message are shown.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { startLocalCluster } from './cluster/local-cluster.ts';
@@ -24,13 +29,24 @@ const LIST_ITEMS = [
   '{"id":"order-4","CUSTOM_ID":', // malformed JSON -> dead letter
   '{"id":"order-5","OUTCOME":"sideways"}', // missing and invalid parameters -> dead letter
 ];
+/** The same items for the real worker: it exits with EXIT_CODE and has no OUTCOME. */
+const REAL_LIST_ITEMS = [
+  '{"id":"order-1","CUSTOM_ID":"1"}',
+  '{"id":"order-2","CUSTOM_ID":"2"}',
+  '{"id":"order-3","CUSTOM_ID":"3; rm -rf /","EXIT_CODE":3}', // the worker exits 3; the id reaches it as one argument
+  '{"id":"order-4","CUSTOM_ID":',
+  '{"id":"order-5","EXIT_CODE":"sideways"}',
+];
 const HTTP_ITEM = { id: 'order-6', CUSTOM_ID: '6' };
 const GOOD = ['order-1', 'order-2', 'order-3', 'order-6'];
 
-export async function runDemo(log: (m: string) => void): Promise<number> {
+export async function runDemo(log: (m: string) => void, options: { real?: boolean } = {}): Promise<number> {
   const started = Date.now();
+  const real = options.real === true;
   const dir = await mkdtemp(join(tmpdir(), 'kjd-demo-'));
-  const cluster = await startLocalCluster({ name: 'demo', log });
+  const cluster = await demoCluster(real, log);
+  const items = real ? REAL_LIST_ITEMS : LIST_ITEMS;
+  const template = join(repoRoot, 'examples', real ? 'real-demo-job.yaml' : 'demo-job.yaml');
   const redis = await startLocalRedis({ dir: join(dir, 'redis') });
   const client = new Redis(redis.url);
   const [port = 0] = await freePorts(1);
@@ -44,13 +60,13 @@ export async function runDemo(log: (m: string) => void): Promise<number> {
       routes: [
         {
           name: 'orders',
-          template: join(repoRoot, 'examples', 'demo-job.yaml'),
+          template,
           source: { type: 'redis-list', key: QUEUE },
           idScope: 'orders',
         },
         {
           name: 'api',
-          template: join(repoRoot, 'examples', 'demo-job.yaml'),
+          template,
           source: { type: 'http' },
           // One id space with the list: order-6 sent either way makes one Job.
           idScope: 'orders',
@@ -69,8 +85,8 @@ export async function runDemo(log: (m: string) => void): Promise<number> {
     const url = `http://127.0.0.1:${port}`;
     await waitReady(url, 30_000);
     log(`kjd serve ready at ${url}`);
-    await client.lpush(QUEUE, ...LIST_ITEMS);
-    log(`LPUSH ${QUEUE}: ${LIST_ITEMS.length} items`);
+    await client.lpush(QUEUE, ...items);
+    log(`LPUSH ${QUEUE}: ${items.length} items`);
     const res = await fetch(`${url}/v1/jobs`, {
       method: 'POST',
       body: JSON.stringify(HTTP_ITEM),
@@ -78,18 +94,21 @@ export async function runDemo(log: (m: string) => void): Promise<number> {
     });
     log(`POST /v1/jobs -> ${res.status} ${await res.text()}`);
     const results = await waitResults(client, 60_000);
-    for (const [id, r] of results)
-      log(`${id}: Job ${r.jobName ?? ''} ${r.status ?? ''}${r.reason ? ` (${r.reason})` : ''}`);
+    for (const [id, r] of results) {
+      log(describeResult(id, r));
+      if (real)
+        log(`  its container printed: ${(await podLog(cluster.kubeconfigPath, r.jobName ?? '')).trim()}`);
+    }
     const dead = (await client.lrange(`${QUEUE}:dead`, 0, -1)).map(
       (d) => JSON.parse(d) as { reason: string },
     );
     for (const d of dead) log(`dead letter: ${d.reason}`);
     const count = (s: string) => [...results.values()].filter((r) => r.status === s).length;
     console.log(
-      `demo: items sent ${LIST_ITEMS.length + 1}, Jobs Complete ${count('Succeeded')}, Failed ${count('Failed')}, ` +
+      `demo${real ? ' (real node)' : ''}: items sent ${items.length + 1}, Jobs Complete ${count('Succeeded')}, Failed ${count('Failed')}, ` +
         `dead-lettered ${dead.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
-    return count('Succeeded') + count('Failed') + dead.length === LIST_ITEMS.length + 1 ? 0 : 1;
+    return count('Succeeded') + count('Failed') + dead.length === items.length + 1 ? 0 : 1;
   } finally {
     serve.kill('SIGTERM');
     await new Promise((r) => serve.once('exit', r));
@@ -98,6 +117,33 @@ export async function runDemo(log: (m: string) => void): Promise<number> {
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function demoCluster(real: boolean, log: (m: string) => void) {
+  const cluster = await startLocalCluster({ name: 'demo', log, realNode: real });
+  if (real && cluster.realNode.state !== 'running') {
+    await cluster.stop();
+    const why = 'reason' in cluster.realNode ? cluster.realNode.reason : cluster.realNode.state;
+    throw new Error(`--real needs the real node, and it did not start: ${why}`);
+  }
+  return cluster;
+}
+
+function describeResult(id: string, r: Record<string, string>): string {
+  const reason = r.reason ? ` (${r.reason})` : '';
+  const exit = r.exitCode === undefined ? '' : `, exit ${r.exitCode}`;
+  const message = r.terminationMessage ? `, message "${r.terminationMessage}"` : '';
+  return `${id}: Job ${r.jobName ?? ''} ${r.status ?? ''}${reason}${exit}${message}`;
+}
+
+/** What the Job's container printed, through the API server and the real kubelet. */
+async function podLog(kubeconfigPath: string, jobName: string): Promise<string> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({ namespace: 'default', labelSelector: `job-name=${jobName}` });
+  const name = pods.items[0]?.metadata?.name;
+  return name === undefined ? '(no Pod)' : core.readNamespacedPodLog({ name, namespace: 'default' });
 }
 
 async function waitReady(url: string, timeoutMs: number): Promise<void> {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for kjd's demo and tests, idempotently:
-#   - Debian packages: redis-server (the test Redis), openssl (the test PKI)
+#   - Debian packages: redis-server (the test Redis), openssl (the test PKI),
+#     wrk (the flood benchmark's load)
 #   - npm packages (npm ci), including the Node 24 binary from the `node` package
 #   - Python's `kubernetes` client in a venv (the seed-001-style peer)
 #   - the local control plane and helm, built from upstream Go modules into
 #     ~/.cache/kube-job-dispatcher (20-40 min the first time, then cached)
+#   - where the host can: the container images (images/build.sh), cached too
 # Needs: Go >= 1.26 with the module proxy, npm, and root (or sudo) for apt.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +16,7 @@ t0=$SECONDS
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v wrk >/dev/null || missing+=(wrk) # bench:flood's bogus-token load, from a process of its own
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   step "apt-get install ${missing[*]}"
@@ -72,4 +75,21 @@ step "control plane binaries (cached by version)"
 bash controlplane/build.sh --helm >/dev/null
 step "toxiproxy (the fault suite's TCP proxy, cached by version)"
 bash controlplane/build-toxiproxy.sh >/dev/null
+
+# --- Container images (issue 13; images/build.sh, docs/images.md) ---------
+# pause, kjd-worker and kjd as docker-archive tars in
+# ~/.cache/kube-job-dispatcher/images, for the real node. Only where the host
+# can build them (Linux, root, apt for buildah/skopeo/mmdebstrap/catatonit);
+# elsewhere the image tests skip and say why. KJD_IMAGES=0 skips the build.
+# Cached by their inputs: ~4 min the first time, under 1 s after that.
+if [ "${KJD_IMAGES:-1}" = 0 ]; then
+  step "container images: skipped (KJD_IMAGES=0)"
+elif images_why="$(bash images/build.sh --check 2>&1)"; then
+  step "container images (cached by their inputs)"
+  bash images/build.sh >/dev/null
+else
+  step "container images: skipped: $images_why"
+fi
+# --- end of container images ----------------------------------------------
+
 step "ready in $((SECONDS - t0)) s"

@@ -72,6 +72,16 @@ export class Authenticator {
 
   /** The caller behind an Authorization header; 401 without a valid token, 429 when its address sent too many new ones. */
   async authenticate(header: string | undefined, clientAddress: string): Promise<Caller> {
+    return this.admit(header, clientAddress);
+  }
+
+  /**
+   * As authenticate(), but what needs no I/O is decided now: a refusal is
+   * thrown at once, a cached caller returned as is; only a review is a
+   * promise. So a flood of bogus tokens can be answered before its requests
+   * are routed (early-refusal.ts).
+   */
+  admit(header: string | undefined, clientAddress: string): Caller | Promise<Caller> {
     const { mode } = this.#o.settings;
     if (mode === 'none') return { user: 'anonymous', unrestricted: true };
     const token = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
@@ -85,21 +95,18 @@ export class Authenticator {
     }
     const key = d.toString('hex');
     const known = this.#tokens.get(key);
-    const limited = known === undefined && !this.#tokens.loading(key) && this.#known.get(key) === undefined;
+    if (known !== undefined) return accepted(known);
+    const limited = !this.#tokens.loading(key) && this.#known.get(key) === undefined;
     if (limited && !this.#perClient.tryTake(clientAddress)) {
       throw new HttpError(429, 'TOO_MANY_NEW_TOKENS', 'too many unknown tokens from this address', 1);
     }
-    const caller =
-      known !== undefined
-        ? known
-        : await this.#tokens.getOrLoad(key, async () => {
-            const reviewed = await this.#review(token);
-            if (reviewed !== null) this.#known.set(key, true, KNOWN_TTL_MS);
-            return { value: reviewed, ttlMs: reviewed === null ? REFUSED_TTL_MS : ACCEPTED_TTL_MS };
-          });
-    if (caller === null)
-      throw new HttpError(401, 'UNAUTHENTICATED', 'the API server does not accept this token');
-    return caller;
+    return this.#tokens
+      .getOrLoad(key, async () => {
+        const reviewed = await this.#review(token);
+        if (reviewed !== null) this.#known.set(key, true, KNOWN_TTL_MS);
+        return { value: reviewed, ttlMs: reviewed === null ? REFUSED_TTL_MS : ACCEPTED_TTL_MS };
+      })
+      .then(accepted);
   }
 
   /** Whether `caller` may `verb` Jobs in `namespace`, as RBAC decides. */
@@ -172,6 +179,12 @@ export class Authenticator {
       );
     }
   }
+}
+
+function accepted(caller: Caller | null): Caller {
+  if (caller === null)
+    throw new HttpError(401, 'UNAUTHENTICATED', 'the API server does not accept this token');
+  return caller;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

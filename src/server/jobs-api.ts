@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { V1Job } from '@kubernetes/client-node';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Dispatcher, Route } from '../dispatch/dispatcher.ts';
 import { jobState } from '../kube/job-status.ts';
@@ -23,6 +23,7 @@ import {
 import type { RedisResults } from '../tracking/results.ts';
 import type { Authenticator, Caller } from './auth.ts';
 import { readItem } from './cloudevents.ts';
+import type { EarlyAuthentication } from './early-refusal.ts';
 import type { EventHub } from './event-hub.ts';
 import { DEFAULT_EVENT_STREAM_LIMITS, eventStream, type EventStreamLimits } from './event-stream.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
@@ -36,6 +37,8 @@ export interface JobsApiDeps {
   readonly results: RedisResults;
   readonly events: EventHub;
   readonly auth: Authenticator;
+  /** Authentication already decided in the request event (early-refusal.ts), if the server does that. */
+  readonly early?: EarlyAuthentication;
   readonly maxBodyBytes: number;
   /** The namespace GET/DELETE/list use without ?namespace=. */
   readonly defaultNamespace: string;
@@ -51,11 +54,7 @@ const PHASES = new Set(['pending', 'running', 'suspended', 'succeeded', 'failed'
 export function jobsApi(d: JobsApiDeps): Hono<Env> {
   const app = new Hono<Env>();
   app.onError(errorResponse);
-  app.use('/v1/*', async (c, next) => {
-    const address = c.env.incoming.socket.remoteAddress ?? 'unknown';
-    c.set('caller', await d.auth.authenticate(c.req.header('authorization'), address));
-    await next();
-  });
+  app.use('/v1/*', authenticateFirst(d));
   const namespaceOf = (c: Context<Env>) => c.req.query('namespace') ?? d.defaultNamespace;
 
   app.post(
@@ -134,6 +133,16 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
     return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS);
   });
   return app;
+}
+
+/** Every /v1 request: its caller, decided in the request event if the server did that, else now. */
+function authenticateFirst(d: JobsApiDeps): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    const address = c.env.incoming.socket.remoteAddress ?? 'unknown';
+    const early = d.early?.take(c.env.incoming);
+    c.set('caller', await (early ?? d.auth.authenticate(c.req.header('authorization'), address)));
+    await next();
+  };
 }
 
 function routeFor(routes: readonly Route[], name: string | undefined): Route {

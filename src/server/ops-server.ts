@@ -1,7 +1,8 @@
 // /healthz (the process is alive), /readyz (the API server is reachable and
 // the watch cache synced, Redis connected, every permission granted) and
 // /metrics (Prometheus text). Handlers never throw: readiness is data.
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { Hono, type Env } from 'hono';
 import type { Registry } from 'prom-client';
 
@@ -38,16 +39,27 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (port 0: any free one) and resolves once listening. */
-export async function listen(app: Hono, listenOn: string): Promise<OpsServer> {
+/**
+ * Listens on host:port (port 0: any free one) and resolves once listening.
+ * `before` sees each request first and may answer it itself (true).
+ */
+export async function listen(
+  app: Hono,
+  listenOn: string,
+  before?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<OpsServer> {
   const idx = listenOn.lastIndexOf(':');
   const hostname = listenOn.slice(0, idx);
   const port = Number(listenOn.slice(idx + 1));
-  const server = await new Promise<ServerType>((resolveListening, reject) => {
-    const s = serve({ fetch: app.fetch, hostname, port }, () => {
-      resolveListening(s);
+  const hono = getRequestListener(app.fetch);
+  const server = await new Promise<Server>((resolveListening, reject) => {
+    const s = createServer((req, res) => {
+      if (before?.(req, res) !== true) void hono(req, res);
     });
     s.once('error', reject);
+    s.listen(port, hostname, () => {
+      resolveListening(s);
+    });
   });
   const address = server.address();
   const actualPort = address !== null && typeof address === 'object' ? address.port : port;
@@ -58,7 +70,7 @@ export async function listen(app: Hono, listenOn: string): Promise<OpsServer> {
         server.close(() => {
           res();
         });
-        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.closeAllConnections();
       }),
   };
 }

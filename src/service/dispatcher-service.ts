@@ -11,6 +11,7 @@ import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
 import { checkAccess, ruleName } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Authenticator } from '../server/auth.ts';
+import { earlyAuthentication } from '../server/early-refusal.ts';
 import { DEFAULT_EVENT_STREAM_LIMITS } from '../server/event-stream.ts';
 import { JobOperations } from '../kube/jobs.ts';
 import { FINALIZER_RESULT, LABEL_INSTANCE } from '../kube/labels.ts';
@@ -164,20 +165,23 @@ export class DispatcherService {
     if (this.#state !== 'created') throw new Error(`start() in state ${this.#state}`);
     this.#transition('starting');
     const { http } = this.#config;
+    const auth = new Authenticator({
+      settings: http.auth,
+      client: this.#authClient,
+      reviewsPerClient: {
+        qps: http.auth.newTokensPerClientPerSecond,
+        burst: Math.max(1, Math.ceil(http.auth.newTokensPerClientPerSecond * 4)),
+      },
+    });
+    const early = earlyAuthentication(auth);
     const api = jobsApi({
       dispatcher: this.#dispatcher,
       routes: this.#routes.filter((r) => r.source === undefined),
       jobs: this.#jobs,
       results: this.results,
       events: this.events,
-      auth: new Authenticator({
-        settings: http.auth,
-        client: this.#authClient,
-        reviewsPerClient: {
-          qps: http.auth.newTokensPerClientPerSecond,
-          burst: Math.max(1, Math.ceil(http.auth.newTokensPerClientPerSecond * 4)),
-        },
-      }),
+      auth,
+      early,
       maxBodyBytes: http.maxBodyBytes,
       defaultNamespace: this.#routes[0]?.namespace ?? this.client.namespace,
       watchedNamespaces: this.#namespaces,
@@ -186,6 +190,7 @@ export class DispatcherService {
     this.#server = await listen(
       opsApp({ ready: () => this.ready(), registry: this.metrics.registry, api }),
       this.#config.http.listen,
+      (req, res) => early.handle(req, res),
     );
     await this.#checkPermissions();
     this.#tracker.start();

@@ -71,10 +71,17 @@ try {
     live[i] = await s.startKjd(file, `r${i}-${Date.now()}`, via);
   };
 
-  const endAt = Date.now() + minutes * 60_000;
-  const produce = produceAll(endAt - minutes * 60_000 * 0.1);
-  const faults = faultLoop(endAt, apiProxy, redisProxy, live, restart);
+  const startedAt = Date.now();
+  const endAt = startedAt + minutes * 60_000;
+  let produced = false;
+  const produce = produceAll(endAt - minutes * 60_000 * 0.1).finally(() => (produced = true));
+  // Faults go on until every item is sent, however long the cluster takes to
+  // absorb them: no item is produced into a quiet system (the soak of
+  // 2026-12-03 06:09 stopped its faults at minute 15 while producers, held
+  // back by a cluster finishing ~6 items/s, went on for 28 more minutes).
+  const faults = faultLoop(() => Date.now() >= endAt && produced, apiProxy, redisProxy, live, restart);
   await Promise.all([produce, faults]);
+  const faultMinutes = Math.round((Date.now() - startedAt) / 6000) / 10;
   log('faults lifted; waiting for every item to settle');
   for (let i = 0; i < replicas; i++) {
     const c = live[i]?.child;
@@ -100,7 +107,7 @@ try {
     recoverySeconds: recoverySeconds === null ? null : Math.round(recoverySeconds * 10) / 10,
     queued: census.queued,
     passed: ok,
-    minutes,
+    minutes: faultMinutes,
     replicas,
     faults: faultsSeen,
     examples: census.examples,
@@ -147,7 +154,7 @@ async function retry(fn: () => Promise<void>): Promise<void> {
 type Fault = (signal: AbortSignal) => Promise<void>;
 
 async function faultLoop(
-  endAt: number,
+  done: () => boolean,
   apiProxy: FaultProxy,
   redisProxy: FaultProxy,
   live: (ServeProcess | undefined)[],
@@ -186,7 +193,7 @@ async function faultLoop(
     },
   };
   const names = Object.keys(faults);
-  while (Date.now() < endAt) {
+  while (!done()) {
     await sleep(faultEveryMs * (0.5 + Math.random()));
     const name = names[Math.floor(Math.random() * names.length)] ?? 'kjd-sigkill';
     log(`fault: ${name}`);

@@ -1,10 +1,11 @@
 // For test/realnode/: whether the cluster has a real node (and so whether
 // those tests run, skip with the reason, or fail because the node should
 // have started), which image its Pods use, and a Job template pinned to it.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { REAL_NODE_KEY } from '../../harness/node/real-node.ts';
+import { nodeLayout } from '../../harness/node/config.ts';
+import { REAL_NODE_KEY, REAL_NODE_SELECTOR, REAL_NODE_TOLERATION } from '../../harness/node/real-node.ts';
 import { TESTSH_IMAGE } from '../../harness/node/testsh-image.ts';
 import { testEnv } from './env.ts';
 
@@ -19,6 +20,8 @@ export interface RealNodeContext {
   readonly name?: string;
   /** An image on the node with /bin/sh, touch and id. */
   readonly image: string;
+  /** Every image the node holds (its status). */
+  readonly images: readonly string[];
 }
 
 /**
@@ -28,17 +31,19 @@ export interface RealNodeContext {
  */
 export async function realNodeContext(): Promise<RealNodeContext> {
   const env = testEnv();
-  if (env.realNodeFailed) return { skip: false, failure: env.realNodeReason, image: TESTSH_IMAGE };
+  if (env.realNodeFailed)
+    return { skip: false, failure: env.realNodeReason, image: TESTSH_IMAGE, images: [] };
   const node = await readyRealNode(env.kubeconfigPath);
   if (node === undefined) {
     const why = env.realNodeReason || `the cluster has no Ready Node labelled ${REAL_NODE_KEY}=true`;
-    return { skip: `no real node: ${why}`, image: TESTSH_IMAGE };
+    return { skip: `no real node: ${why}`, image: TESTSH_IMAGE, images: [] };
   }
   const images = (node.status?.images ?? []).flatMap((i) => i.names ?? []);
   return {
     skip: false,
     name: node.metadata?.name ?? '',
     image: images.includes(WORKER_IMAGE) ? WORKER_IMAGE : TESTSH_IMAGE,
+    images,
   };
 }
 
@@ -103,4 +108,20 @@ export async function writeShTemplate(dir: string, name: string, image: string):
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, JSON.stringify(template, null, 2));
   return file;
+}
+
+/** nodeSelector and toleration for a Pod that must run on the real node (tainted for everything else). */
+export const REAL_NODE_SCHEDULING = {
+  nodeSelector: REAL_NODE_SELECTOR,
+  tolerations: [REAL_NODE_TOLERATION],
+};
+
+/**
+ * The ServiceAccount token the kubelet has projected into a Pod's volume right
+ * now, read from the host (the node's kubelet keeps its root in the cluster's folder).
+ */
+export async function projectedTokenOf(podUid: string, volume: string): Promise<string> {
+  const kubeletRoot = nodeLayout(join(dirname(testEnv().kubeconfigPath), 'node')).kubeletRoot;
+  const file = join(kubeletRoot, 'pods', podUid, 'volumes', 'kubernetes.io~projected', volume, 'token');
+  return (await readFile(file, 'utf8')).trim();
 }
