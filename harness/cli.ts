@@ -168,7 +168,9 @@ async function main(): Promise<number> {
     case 'demo':
       return runDemo(log, { real: values.real });
     default:
-      console.error('usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo [--real]');
+      console.error(
+        'usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo [--real]',
+      );
       return 2;
   }
 }
