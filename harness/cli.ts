@@ -1,6 +1,6 @@
 // `npm run cluster:up | cluster:down | demo`: the local environment for people.
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { controlPlaneBinDir } from './cluster/binaries.ts';
 import {
@@ -10,7 +10,7 @@ import {
   stopRecordedCluster,
   type RunningCluster,
 } from './cluster/local-cluster.ts';
-import { cachedImageTars, importImages } from './node/images.ts';
+import { cachedImageTars, importNewImages } from './node/images.ts';
 import { runningRealNode, stopRecordedRealNode } from './node/real-node.ts';
 import { startRealNodeIfSupported, type RealNodeStatus } from './node/start.ts';
 import { stateDir } from './paths.ts';
@@ -81,8 +81,9 @@ async function realNodeOn(cluster: RunningCluster, wanted: boolean): Promise<Rea
     return { state: 'off', reason: '--no-real-node' };
   }
   if (existing !== undefined) {
-    // Images built since the node started (images/build.sh) become usable without a restart.
-    await importImages(existing.socket, await cachedImageTars());
+    // Images (re)built since the node started (images/build.sh) become usable without a restart.
+    const imported = await importNewImages(existing.socket, existing.nodeDir, await cachedImageTars());
+    if (imported.length > 0) log(`real node: imported ${imported.map((t) => basename(t)).join(', ')}`);
     return { state: 'reused', name: existing.nodeName };
   }
   return startRealNodeIfSupported({

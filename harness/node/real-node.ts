@@ -28,7 +28,7 @@ import {
   writeHostRecord,
   type HostRecord,
 } from './host-lock.ts';
-import { cachedImageTars, ensurePauseImage, importImages } from './images.ts';
+import { cachedImageTars, ensurePauseImage, importNewImages } from './images.ts';
 import { killShims, removeAllContainers, unmountUnder } from './teardown.ts';
 import { ensureTestShImage } from './testsh-image.ts';
 
@@ -118,8 +118,8 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     // The pause image, the tests' shell image, and whatever else was built into the cache
     // (kjd.tar and kjd-worker.tar from the image build).
     const tars = [await ensurePauseImage(), await ensureTestShImage(), ...(await cachedImageTars())];
-    await importImages(l.socket, [...new Set(tars)]);
-    log(`real node: imported ${[...new Set(tars)].map((t) => t.split('/').at(-1)).join(', ')}`);
+    const imported = await importNewImages(l.socket, l.dir, tars);
+    log(`real node: imported ${imported.map((t) => t.split('/').at(-1)).join(', ')}`);
     const started = Date.now();
     const kubelet = spawn('kubelet', join(o.bin, 'kubelet'), kubeletArgs(l, ip));
     await writeHostRecord(record());
