@@ -5,7 +5,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'controlplane/', 'coverage/'] },
+  // .kjd/ holds the local clusters' state, including the real node's image
+  // snapshots (kjd's own dist/ among them): never source to lint.
+  { ignores: ['dist/', 'node_modules/', 'controlplane/', 'coverage/', '.kjd/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,16 +1,16 @@
 // `npm run cluster:up | cluster:down | demo`: the local environment for people.
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { controlPlaneBinDir } from './cluster/binaries.ts';
 import {
   clusterDir,
-  healthyRecordedCluster,
+  recordedCluster,
   startLocalCluster,
   stopRecordedCluster,
   type RunningCluster,
 } from './cluster/local-cluster.ts';
-import { cachedImageTars, importImages } from './node/images.ts';
+import { cachedImageTars, importNewImages } from './node/images.ts';
 import { runningRealNode, stopRecordedRealNode } from './node/real-node.ts';
 import { startRealNodeIfSupported, type RealNodeStatus } from './node/start.ts';
 import { stateDir } from './paths.ts';
@@ -33,10 +33,13 @@ interface UpOptions {
 
 async function up(o: UpOptions): Promise<void> {
   const dir = clusterDir('local');
-  const running = o.recreate ? undefined : await healthyRecordedCluster(dir);
+  const recorded = o.recreate ? undefined : await recordedCluster(dir);
   let cluster: RunningCluster;
   let realNode: RealNodeStatus;
-  if (running === undefined) {
+  if (recorded?.healthy !== true) {
+    log(
+      recorded === undefined ? '--recreate: starting afresh' : `${recorded.reason}: starting a new cluster`,
+    );
     const started = await startLocalCluster({
       name: 'local',
       detached: true,
@@ -48,8 +51,8 @@ async function up(o: UpOptions): Promise<void> {
     realNode = o.realNode ? started.realNode : { state: 'off', reason: '--no-real-node' };
   } else {
     log(`reusing the running cluster in ${dir} (--recreate to start afresh)`);
-    cluster = running;
-    realNode = await realNodeOn(running, o.realNode);
+    cluster = recorded.cluster;
+    realNode = await realNodeOn(cluster, o.realNode);
   }
   const redisUrl = await ensureRedis();
   console.log(
@@ -78,8 +81,9 @@ async function realNodeOn(cluster: RunningCluster, wanted: boolean): Promise<Rea
     return { state: 'off', reason: '--no-real-node' };
   }
   if (existing !== undefined) {
-    // Images built since the node started (images/build.sh) become usable without a restart.
-    await importImages(existing.socket, await cachedImageTars());
+    // Images (re)built since the node started (images/build.sh) become usable without a restart.
+    const imported = await importNewImages(existing.socket, existing.nodeDir, await cachedImageTars());
+    if (imported.length > 0) log(`real node: imported ${imported.map((t) => basename(t)).join(', ')}`);
     return { state: 'reused', name: existing.nodeName };
   }
   return startRealNodeIfSupported({

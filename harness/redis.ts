@@ -81,6 +81,9 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
 
 async function ping(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // The refused connect rejects connect() below; without a listener ioredis also
+  // prints it as an "Unhandled error event" while Redis is still starting.
+  client.on('error', () => undefined);
   try {
     await client.connect();
     // A Redis still loading its AOF answers LOADING (an error): not ready yet.

@@ -67,11 +67,8 @@ function exposeRealNode(status: RealNodeStatus): void {
     log(`real node ${name} is Ready: test/realnode/ runs real containers`);
     return;
   }
-  const reason = 'reason' in status ? status.reason : status.state;
-  process.env.KJD_TEST_REAL_NODE_REASON =
-    status.state === 'unsupported' && reason.includes('already runs a real node')
-      ? `${reason} Or run the tests against it: KJD_TEST_KUBECONFIG=<its kubeconfig> KJD_TEST_REDIS_URL=<its redis>.`
-      : reason;
+  // The reason says what to do (RealNodeBusyError names the owner and how to free it or use it).
+  process.env.KJD_TEST_REAL_NODE_REASON = 'reason' in status ? status.reason : status.state;
   if (status.state === 'failed') process.env.KJD_TEST_REAL_NODE_FAILED = '1';
   log(`no real node (${status.state}): ${process.env.KJD_TEST_REAL_NODE_REASON}`);
 }

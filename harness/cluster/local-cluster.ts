@@ -272,19 +272,29 @@ export interface RunningCluster {
   readonly pki: { readonly caCert: string; readonly caKey: string };
 }
 
+/** A recorded cluster that can be reused, or why it cannot (and so is recreated). */
+export type RecordedCluster =
+  | { readonly healthy: true; readonly cluster: RunningCluster }
+  | { readonly healthy: false; readonly reason: string };
+
 /**
- * The cluster a previous `cluster:up` left running in `dir`, when every
- * process it recorded is alive and the API server answers /readyz; else
- * undefined (nothing recorded, or something died: recreate it).
+ * The cluster a previous `cluster:up` left running in `dir`: healthy when
+ * every process it recorded is alive and the API server answers /readyz.
+ * Otherwise the reason, which the caller prints before it recreates the
+ * cluster (recreating wipes etcd, so a person should see why).
  */
-export async function healthyRecordedCluster(dir: string): Promise<RunningCluster | undefined> {
+export async function recordedCluster(dir: string): Promise<RecordedCluster> {
   let state: StateFile;
   try {
     state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as StateFile;
   } catch {
-    return undefined;
+    return { healthy: false, reason: `no running cluster recorded in ${dir}` };
   }
-  if (!state.pids.every(({ name, pid }) => isProcessOf(pid, name))) return undefined;
+  const dead = state.pids.filter(({ name, pid }) => !isProcessOf(pid, name));
+  if (dead.length > 0) {
+    const names = dead.map(({ name, pid }) => `${name} (pid ${pid})`).join(', ');
+    return { healthy: false, reason: `the cluster in ${dir} lost ${names}` };
+  }
   const pki = join(dir, 'pki');
   try {
     const tls = {
@@ -292,16 +302,22 @@ export async function healthyRecordedCluster(dir: string): Promise<RunningCluste
       cert: await readFile(join(pki, 'admin.crt')),
       key: await readFile(join(pki, 'admin.key')),
     };
-    if ((await httpsGet(`${state.server}/readyz`, tls)).status !== 200) return undefined;
-  } catch {
-    return undefined;
+    const { status } = await httpsGet(`${state.server}/readyz`, tls);
+    if (status !== 200)
+      return { healthy: false, reason: `the API server of ${dir} answers /readyz with ${status}` };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return { healthy: false, reason: `the API server of ${dir} cannot be checked: ${why}` };
   }
   return {
-    dir,
-    server: state.server,
-    kubeconfigPath: state.kubeconfigPath,
-    logsDir: join(dir, 'logs'),
-    pki: { caCert: join(pki, 'ca.crt'), caKey: join(pki, 'ca.key') },
+    healthy: true,
+    cluster: {
+      dir,
+      server: state.server,
+      kubeconfigPath: state.kubeconfigPath,
+      logsDir: join(dir, 'logs'),
+      pki: { caCert: join(pki, 'ca.crt'), caKey: join(pki, 'ca.key') },
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // cache, and imported into the node's containerd. Pods use
 // `imagePullPolicy: Never`.
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -101,6 +101,31 @@ export async function exportImage(cache: string, image: string, tar: string): Pr
 export async function cachedImageTars(cache = imageCacheDir()): Promise<string[]> {
   const names = await readdir(cache).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.tar')).map((n) => join(cache, n));
+}
+
+/**
+ * Imports the tars this node's containerd has not seen in their current
+ * version (by size and mtime, recorded in `<nodeDir>/images-imported.json`),
+ * so a `cluster:up` that reuses a running node only loads images rebuilt
+ * since (kjd.tar alone takes seconds). Returns the tars it imported.
+ */
+export async function importNewImages(
+  socket: string,
+  nodeDir: string,
+  tars: readonly string[],
+): Promise<string[]> {
+  const ledger = join(nodeDir, 'images-imported.json');
+  const seen = JSON.parse(await readFile(ledger, 'utf8').catch(() => '{}')) as Record<string, string>;
+  const versionOf = async (tar: string) => {
+    const s = await stat(tar);
+    return `${s.size}@${s.mtimeMs}`;
+  };
+  const fresh: string[] = [];
+  for (const tar of new Set(tars)) if (seen[tar] !== (await versionOf(tar))) fresh.push(tar);
+  await importImages(socket, fresh);
+  for (const tar of fresh) seen[tar] = await versionOf(tar);
+  await writeFile(ledger, JSON.stringify(seen, null, 2));
+  return fresh;
 }
 
 /** Imports tars into containerd's `k8s.io` namespace, where the kubelet's CRI looks. */

@@ -20,6 +20,7 @@ import {
 } from './config.ts';
 import { HOST_BINARIES, restoreHost, snapshotHost } from './host.ts';
 import {
+  claimHostRecord,
   readHostRecord,
   RealNodeBusyError,
   recordIsLive,
@@ -27,7 +28,7 @@ import {
   writeHostRecord,
   type HostRecord,
 } from './host-lock.ts';
-import { cachedImageTars, ensurePauseImage, importImages } from './images.ts';
+import { cachedImageTars, ensurePauseImage, importNewImages } from './images.ts';
 import { killShims, removeAllContainers, unmountUnder } from './teardown.ts';
 import { ensureTestShImage } from './testsh-image.ts';
 
@@ -85,10 +86,12 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     nodeName: REAL_NODE_NAME,
     socket: l.socket,
     pids: processes.map((p) => ({ name: p.name, pid: p.pid })),
+    claimedBy: process.pid,
     host,
   });
-  // Written before anything changes the host, so a crash at any point can be undone.
-  await writeHostRecord(record());
+  // Written before anything changes the host, so a crash at any point can be undone;
+  // exclusively, so that of two starts racing past claimHost only one goes on.
+  await claimHostRecord(record());
   const stop = memoize(async () => {
     await teardown(record(), (m) => {
       log(m);
@@ -115,8 +118,8 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     // The pause image, the tests' shell image, and whatever else was built into the cache
     // (kjd.tar and kjd-worker.tar from the image build).
     const tars = [await ensurePauseImage(), await ensureTestShImage(), ...(await cachedImageTars())];
-    await importImages(l.socket, [...new Set(tars)]);
-    log(`real node: imported ${[...new Set(tars)].map((t) => t.split('/').at(-1)).join(', ')}`);
+    const imported = await importNewImages(l.socket, l.dir, tars);
+    log(`real node: imported ${imported.map((t) => t.split('/').at(-1)).join(', ')}`);
     const started = Date.now();
     const kubelet = spawn('kubelet', join(o.bin, 'kubelet'), kubeletArgs(l, ip));
     await writeHostRecord(record());
@@ -130,7 +133,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   }
 }
 
-/** Takes the host's one real-node slot; a dead owner's leftovers are cleaned up first. */
+/** Frees the host's one real-node slot for us: a dead owner's leftovers (or our own) are cleaned up first. */
 async function claimHost(clusterDir: string): Promise<void> {
   const existing = await readHostRecord();
   if (existing === undefined) return;

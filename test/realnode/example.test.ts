@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
-import { realNodeContext, WORKER_IMAGE } from '../support/real-node.ts';
+import { realNodeContext, requireRealNode, WORKER_IMAGE } from '../support/real-node.ts';
 
 const run = promisify(execFile);
 const kjdBin = new URL('../../bin/kjd.mjs', import.meta.url).pathname;
@@ -21,15 +21,14 @@ const skip =
       ? `${WORKER_IMAGE} is not on the real node: build it with images/build.sh, then \`npm run cluster:up\` (it loads new image tars into a running node)`
       : false;
 
-describe('examples/real-worker-job.yaml on the real node', { skip }, () => {
+describe('examples/real-worker-job.yaml on the real node', () => {
   const ns = useNamespace('realex');
 
   test(
     'launch --set CUSTOM_ID=... --wait --logs prints the value exactly as given',
-    { timeout: 120_000 },
+    { skip, timeout: 120_000 },
     async () => {
-      if (rn.failure !== undefined)
-        throw new Error(`the real node should be running and is not: ${rn.failure}`);
+      requireRealNode(rn);
       const value = `1; rm -rf / $(id) "q" 'x' \\n`;
       const { stdout } = await run(
       process.execPath,

@@ -47,6 +47,11 @@ export async function realNodeContext(): Promise<RealNodeContext> {
   };
 }
 
+/** Fails the calling test when the host should have run the node and it did not start. */
+export function requireRealNode(rn: RealNodeContext): void {
+  if (rn.failure !== undefined) throw new Error(`the real node should be running and is not: ${rn.failure}`);
+}
+
 async function readyRealNode(kubeconfigPath: string): Promise<V1Node | undefined> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
