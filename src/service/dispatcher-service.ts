@@ -271,7 +271,14 @@ export class DispatcherService {
     await step('results', () => this.#recorder.stop());
     await step('redis', async () => {
       for (const b of this.#blocking) b.disconnect();
-      await this.#redis.quit();
+      try {
+        await this.#redis.quit();
+      } finally {
+        // A QUIT that timed out (Redis frozen, the socket still open) leaves
+        // the connection, and the watchdog reconnecting it, holding the
+        // process alive: close it without a word to Redis.
+        this.#redis.disconnect();
+      }
     });
     await step('http', async () => this.#server?.close());
     await step('kubernetes', () => Promise.all([this.client.close(), this.#authClient.close()]));
