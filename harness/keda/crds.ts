@@ -6,17 +6,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiException,
   ApiextensionsV1Api,
+  loadAllYaml,
   type KubeConfig,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 
 export async function readCrds(crdDir: string): Promise<V1CustomResourceDefinition[]> {
   const files = (await readdir(crdDir)).filter((f) => f.endsWith('.yaml')).sort();
   const crds: V1CustomResourceDefinition[] = [];
   for (const file of files) {
-    for (const doc of parseAllDocuments(await readFile(join(crdDir, file), 'utf8'))) {
-      const obj = doc.toJS() as V1CustomResourceDefinition | null;
+    // loadAllYaml deserializes into the typed model. A plain YAML parse would
+    // lose wire names such as x-kubernetes-int-or-string when the typed API
+    // serializes the body (the API server then rejects the schema).
+    for (const obj of loadAllYaml(
+      await readFile(join(crdDir, file), 'utf8'),
+    ) as (V1CustomResourceDefinition | null)[]) {
       if (obj?.kind === 'CustomResourceDefinition') crds.push(obj);
     }
   }
