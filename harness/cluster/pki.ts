@@ -36,7 +36,7 @@ export interface ClusterPki {
 
 const curve = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-async function makeCa(dir: string): Promise<CertPair> {
+export async function makeCa(dir: string): Promise<CertPair> {
   const pair = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   await run('openssl', [
     'req', '-x509', ...curve, '-days', '3650', '-subj', '/CN=kjd-local-ca',
