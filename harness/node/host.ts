@@ -182,7 +182,8 @@ async function rmdirTree(dir: string): Promise<void> {
   await rmdir(dir);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether something is at `path` (a file, a folder, a socket). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;

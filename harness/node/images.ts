@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HOST_BINARIES } from './host.ts';
+import { exists, HOST_BINARIES } from './host.ts';
 import { PAUSE_IMAGE } from './config.ts';
 
 const run = promisify(execFile);
@@ -154,13 +154,4 @@ export async function listImages(socket: string): Promise<string[]> {
     '-q',
   ]);
   return stdout.split('\n').filter(Boolean);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,11 +4,11 @@
 // did get executed would leave its trace (/tmp/pwned), and the test can see
 // that none did. About 3 MB; cached as kjd-testsh.tar.
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { HOST_BINARIES } from './host.ts';
+import { exists, HOST_BINARIES } from './host.ts';
 import { buildahStore, exportImage, ImageBuildError, imageCacheDir } from './images.ts';
 
 const run = promisify(execFile);
@@ -65,14 +65,5 @@ async function buildFrom(cache: string, rootfs: string): Promise<void> {
   } catch (err) {
     await run(HOST_BINARIES.buildah, [...store, 'rm', container]).catch(() => undefined);
     throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
