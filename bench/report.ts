@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { CONTENDERS } from './lib/results.ts';
 import type { BenchResults, Percentiles, Spread } from './lib/results.ts';
 import { formatJobsPerSecond, renderSvg } from './lib/svg.ts';
+import { readKedaResults, renderKedaMarkdown, type KedaResults } from './lib/keda-report.ts';
 
 export { renderSvg } from './lib/svg.ts';
 
@@ -229,7 +230,12 @@ function settings(r: BenchResults): string {
   ].join('\n\n');
 }
 
-export function renderMarkdown(results: BenchResults, svgFileName: string, limits?: string): string {
+export function renderMarkdown(
+  results: BenchResults,
+  svgFileName: string,
+  limits?: string,
+  keda?: KedaResults,
+): string {
   const limitsBody = limits?.trim() ? limits.trim() : '_(not written yet)_';
   return (
     [
@@ -243,6 +249,10 @@ export function renderMarkdown(results: BenchResults, svgFileName: string, limit
       '## kjd alone',
       kjdAloneTargets(results),
       completeRun(results),
+      '## Head to head with KEDA ScaledJob',
+      keda === undefined
+        ? '_(not measured yet: `npm run bench -- --scenario keda`)_'
+        : renderKedaMarkdown(keda),
       settings(results),
     ].join('\n\n') + '\n'
   );
@@ -259,12 +269,12 @@ async function readLimits(): Promise<string | undefined> {
 
 export async function writeReport(results: BenchResults, docsDir: string): Promise<void> {
   const svgName = 'benchmarks.svg';
-  const markdown = renderMarkdown(results, svgName, await readLimits());
+  const markdown = renderMarkdown(results, svgName, await readLimits(), await readKedaResults());
   await writeFile(join(docsDir, 'benchmarks.md'), markdown);
   await writeFile(join(docsDir, svgName), renderSvg(results));
 }
 
-async function readResults(file: string): Promise<BenchResults> {
+export async function readResults(file: string): Promise<BenchResults> {
   const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
   // Only the schema version is checked: the file is written by our own bench.
   if (typeof parsed !== 'object' || parsed === null || (parsed as { schema?: unknown }).schema !== 1) {

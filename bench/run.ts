@@ -33,6 +33,19 @@ export const RECOMMENDED: KjdSettings = {
 };
 const SCENARIOS = ['throughput', 'steady', 'tracked', 'ready', 'complete'] as const;
 
+// `--scenario keda`: the head-to-head with KEDA's ScaledJob (bench/keda.ts), a run of its own.
+const scenarioAt = process.argv.indexOf('--scenario');
+if (scenarioAt !== -1) {
+  const scenario = process.argv[scenarioAt + 1];
+  if (scenario !== 'keda') {
+    console.error(`--scenario: only keda is a scenario of its own, not ${String(scenario)}`);
+    process.exit(2);
+  }
+  const { runKedaBench } = await import('./keda.ts');
+  await runKedaBench(process.argv.slice(2).filter((_, i) => i !== scenarioAt - 2 && i !== scenarioAt - 1));
+  process.exit(0);
+}
+
 const { values } = parseArgs({
   options: {
     items: { type: 'string', default: '2000' },

@@ -154,7 +154,7 @@ export interface KjdProcess {
 /** `kjd serve` with one Redis-list route into `ns` (and `template`), in-cluster as in a Pod. */
 export async function startKjd(
   ns: BenchNamespace,
-  ctx: ContenderContext,
+  ctx: Pick<ContenderContext, 'env' | 'template'>,
   settings: KjdSettings,
   queue: string,
   template = ctx.template,

@@ -23,6 +23,8 @@ export interface Peers {
   readonly ceiling: string;
   readonly python: string;
   readonly seed001Script: string;
+  /** The KEDA head-to-head's worker (bench/keda.ts), static, for the real node's containers. */
+  readonly queueWorker: string;
 }
 
 export async function preparePeers(log: (m: string) => void): Promise<Peers> {
@@ -36,7 +38,8 @@ export async function preparePeers(log: (m: string) => void): Promise<Peers> {
     await mkdir(stage, { recursive: true });
     await run('go', ['build', '-trimpath', '-o', `${stage}/`, './...'], {
       cwd: goModule,
-      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' },
+      // Static: queue-worker runs inside the real node's containers.
+      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
     });
     await rename(stage, out);
   }
@@ -46,6 +49,7 @@ export async function preparePeers(log: (m: string) => void): Promise<Peers> {
     ceiling: join(out, 'ceiling'),
     python,
     seed001Script: join(repoRoot, 'bench', 'peers', 'python', 'seed001_loop.py'),
+    queueWorker: join(out, 'queue-worker'),
   };
 }
 

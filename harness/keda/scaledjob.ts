@@ -24,6 +24,11 @@ export interface RedisListScaledJob {
   readonly maxReplicaCount?: number;
   /** `default`, `custom`, `accurate` or `eager`. */
   readonly scalingStrategy?: string;
+  /**
+   * Pod conditions that must all be true for KEDA to stop counting a Job as
+   * pending (e.g. ['PodScheduled', 'Ready']); unset, KEDA's own rule.
+   */
+  readonly pendingPodConditions?: readonly string[];
   readonly template: V1PodTemplateSpec;
 }
 
@@ -36,7 +41,16 @@ export function redisListScaledJob(s: RedisListScaledJob): Record<string, unknow
       jobTargetRef: { backoffLimit: 0, template: s.template },
       pollingInterval: s.pollingInterval ?? 30,
       maxReplicaCount: s.maxReplicaCount ?? 100,
-      ...(s.scalingStrategy === undefined ? {} : { scalingStrategy: { strategy: s.scalingStrategy } }),
+      ...(s.scalingStrategy === undefined && s.pendingPodConditions === undefined
+        ? {}
+        : {
+            scalingStrategy: {
+              ...(s.scalingStrategy === undefined ? {} : { strategy: s.scalingStrategy }),
+              ...(s.pendingPodConditions === undefined
+                ? {}
+                : { pendingPodConditions: s.pendingPodConditions }),
+            },
+          }),
       triggers: [
         {
           type: 'redis',

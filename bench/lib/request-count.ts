@@ -1,0 +1,107 @@
+// Who made how many API requests, as the API server counts them: a FlowSchema
+// per ServiceAccount, read from apiserver_flowcontrol_dispatched_requests_total.
+// And a kubeconfig for a ServiceAccount, for a process (KEDA's operator) that
+// takes one, so that its requests carry the ServiceAccount's name.
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { httpsGet } from '../../harness/net.ts';
+import type { BenchEnvironment, BenchNamespace } from './environment.ts';
+
+/**
+ * A FlowSchema that puts the namespace's ServiceAccount (and only it) in its
+ * own flow, at the same priority level any workload would get, so the API
+ * server's metrics count that contender's requests and nothing else.
+ */
+export async function countRequestsOf(env: BenchEnvironment, ns: BenchNamespace) {
+  const name = `h2h-${ns.name}`;
+  await env.admin.call('POST', '/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas', {
+    body: {
+      metadata: { name },
+      spec: {
+        priorityLevelConfiguration: { name: 'workload-high' },
+        matchingPrecedence: 500,
+        distinguisherMethod: { type: 'ByUser' },
+        rules: [
+          {
+            subjects: [
+              { kind: 'ServiceAccount', serviceAccount: { name: 'bench-runner', namespace: ns.name } },
+            ],
+            resourceRules: [
+              { verbs: ['*'], apiGroups: ['*'], resources: ['*'], clusterScope: true, namespaces: ['*'] },
+            ],
+            nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+          },
+        ],
+      },
+    },
+  });
+  const pki = dirname(env.caFile);
+  const tls = {
+    ca: await readFile(env.caFile),
+    cert: await readFile(join(pki, 'admin.crt')),
+    key: await readFile(join(pki, 'admin.key')),
+  };
+  const dispatched = async () => {
+    const { body } = await httpsGet(`${env.server.origin}/metrics`, tls, 10_000);
+    let total = 0;
+    for (const line of body.split('\n'))
+      if (
+        line.startsWith('apiserver_flowcontrol_dispatched_requests_total{') &&
+        line.includes(`flow_schema="${name}"`)
+      )
+        total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return total;
+  };
+  return {
+    dispatched,
+    remove: () =>
+      env.admin
+        .call('DELETE', `/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/${name}`)
+        .catch(() => undefined),
+  };
+}
+
+/**
+ * A kubeconfig for the namespace's ServiceAccount, bound to cluster-admin:
+ * KEDA's chart gives its operator a ClusterRole; what matters here is that its
+ * requests carry the ServiceAccount's name, for the FlowSchema to count.
+ */
+export async function serviceAccountKubeconfig(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+  dir: string,
+): Promise<string> {
+  await env.admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+    body: {
+      metadata: { name: `h2h-${ns.name}`, labels: { 'kjd.dev/bench': 'true' } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'bench-runner', namespace: ns.name }],
+    },
+  });
+  const token = await readFile(join(ns.serviceAccountDir, 'token'), 'utf8');
+  const file = join(dir, 'keda-kubeconfig.yaml');
+  await writeFile(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'local',
+          cluster: {
+            server: env.server.origin,
+            'certificate-authority-data': (await readFile(env.caFile)).toString('base64'),
+          },
+        },
+      ],
+      users: [{ name: 'keda', user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: 'keda', namespace: ns.name } }],
+      'current-context': 'local',
+    }),
+    { mode: 0o600 },
+  );
+  // RBAC reaches the authorizer's cache within moments.
+  await new Promise((r) => setTimeout(r, 1_000));
+  return file;
+}
