@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { CONTENDERS } from './lib/results.ts';
 import type { BenchResults, Percentiles, Spread } from './lib/results.ts';
 import { formatJobsPerSecond, renderSvg } from './lib/svg.ts';
-import { readKedaResults, renderKedaMarkdown, type KedaResults } from './lib/keda-report.ts';
+import { kedaSection } from './lib/keda-report.ts';
 
 export { renderSvg } from './lib/svg.ts';
 
@@ -234,7 +234,7 @@ export function renderMarkdown(
   results: BenchResults,
   svgFileName: string,
   limits?: string,
-  keda?: KedaResults,
+  keda?: string,
 ): string {
   const limitsBody = limits?.trim() ? limits.trim() : '_(not written yet)_';
   return (
@@ -250,9 +250,7 @@ export function renderMarkdown(
       kjdAloneTargets(results),
       completeRun(results),
       '## Head to head with KEDA ScaledJob',
-      keda === undefined
-        ? '_(not measured yet: `npm run bench -- --scenario keda`)_'
-        : renderKedaMarkdown(keda),
+      keda ?? '_(not measured yet: `npm run bench -- --scenario keda`)_',
       settings(results),
     ].join('\n\n') + '\n'
   );
@@ -269,7 +267,7 @@ async function readLimits(): Promise<string | undefined> {
 
 export async function writeReport(results: BenchResults, docsDir: string): Promise<void> {
   const svgName = 'benchmarks.svg';
-  const markdown = renderMarkdown(results, svgName, await readLimits(), await readKedaResults());
+  const markdown = renderMarkdown(results, svgName, await readLimits(), await kedaSection());
   await writeFile(join(docsDir, 'benchmarks.md'), markdown);
   await writeFile(join(docsDir, svgName), renderSvg(results));
 }

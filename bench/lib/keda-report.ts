@@ -36,7 +36,8 @@ export interface KedaResults {
 
 const seconds = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a');
 
-export function renderKedaMarkdown(r: KedaResults): string {
+/** `notes`: what the figures mean, hand-written (bench/keda-notes.md), shown under them. */
+export function renderKedaMarkdown(r: KedaResults, notes?: string): string {
   const lines = [
     `Measured ${r.date.slice(0, 10)} with \`npm run bench -- --scenario keda\`: KEDA ${r.keda}; ${r.node}.`,
     '',
@@ -56,6 +57,7 @@ export function renderKedaMarkdown(r: KedaResults): string {
     for (const k of s.kedaSettingsTried) lines.push(row(`KEDA: ${k.setting}`, k));
     lines.push('');
   }
+  if (notes?.trim()) lines.push(notes.trim());
   return lines.join('\n').trimEnd();
 }
 
@@ -65,7 +67,7 @@ export function renderKedaSvg(r: KedaResults): string {
   const panelGap = 44;
   const left = 360;
   const width = 900;
-  const plotW = width - left - 120;
+  const plotW = width - left - 170;
   const rows = r.scenarios.map((s) => [
     { name: 'kjd (defaults)', f: s.kjd, color: '#1f5fbf' },
     ...s.kedaSettingsTried.map((k) => ({ name: `KEDA: ${k.setting}`, f: k, color: '#c2410c' })),
@@ -103,10 +105,23 @@ export function renderKedaSvg(r: KedaResults): string {
 
 export const KEDA_RESULTS = join(repoRoot, 'bench', 'results', 'keda.json');
 
+const KEDA_NOTES = join(repoRoot, 'bench', 'keda-notes.md');
+
 /** The last head-to-head's figures, if it has been run here. */
 export async function readKedaResults(file = KEDA_RESULTS): Promise<KedaResults | undefined> {
+  const text = await readOptional(file);
+  return text === undefined ? undefined : (JSON.parse(text) as KedaResults);
+}
+
+/** The head-to-head's section of docs/benchmarks.md, with its notes; undefined when it has not been run. */
+export async function kedaSection(): Promise<string | undefined> {
+  const results = await readKedaResults();
+  return results === undefined ? undefined : renderKedaMarkdown(results, await readOptional(KEDA_NOTES));
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as KedaResults;
+    return await readFile(file, 'utf8');
   } catch (err: unknown) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
