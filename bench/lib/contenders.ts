@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { freePorts } from '../../harness/net.ts';
 import { repoRoot } from '../../harness/paths.ts';
+import { requestKey } from '../../src/kube/labels.ts';
 import { jobNameFor } from '../../src/template/names.ts';
 import type { BenchEnvironment, BenchNamespace } from './environment.ts';
 import { now } from './observer.ts';
@@ -124,6 +125,12 @@ export function ceiling(workers: number): ContenderSpec {
   };
 }
 
+/** The route every bench kjd runs; its name is the request ids' scope (idScope). */
+export const KJD_ROUTE = 'bench';
+
+/** The Job kjd makes for request `id` on the bench's route: as kjd names it, scope included. */
+export const kjdJobName = (id: string): string => jobNameFor('worker', requestKey(id, KJD_ROUTE));
+
 /** `kjd serve` settings under test; everything else is kjd's default. */
 export interface KjdSettings {
   readonly kubernetes?: { readonly qps?: number; readonly burst?: number; readonly connections?: number };
@@ -137,7 +144,7 @@ export function kjd(name: 'kjd' | 'kjdDefault', label: string, settings: KjdSett
   return {
     name,
     label,
-    jobName: (id) => jobNameFor('worker', id),
+    jobName: kjdJobName,
     start: queueContender(async (ns, ctx, queue) => (await startKjd(ns, ctx, settings, queue)).process),
   };
 }
@@ -168,7 +175,7 @@ export async function startKjd(
     http: { listen: `127.0.0.1:${String(port)}`, auth: { mode: 'none' } },
     ...(settings.limits !== undefined ? { limits: settings.limits } : {}),
     results: { stream: resultsStream, hashPrefix: `bench:${ns.name}:result:` },
-    routes: [{ name: 'bench', template, source: { type: 'redis-list', key: queue } }],
+    routes: [{ name: KJD_ROUTE, template, source: { type: 'redis-list', key: queue } }],
   };
   await writeFile(join(dir, 'kjd.yaml'), stringify(config));
   const args = [

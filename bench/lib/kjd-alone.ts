@@ -2,10 +2,16 @@
 // loop), the cost of tracking many Jobs, and enqueue -> Complete -> result
 // for Jobs that really run.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { itemPayload, startKjd, templates, type ContenderContext, type KjdSettings } from './contenders.ts';
+import {
+  itemPayload,
+  kjdJobName,
+  startKjd,
+  templates,
+  type ContenderContext,
+  type KjdSettings,
+} from './contenders.ts';
 import { createNamespace } from './environment.ts';
 import { JobObserver, now } from './observer.ts';
-import { jobNameFor } from '../../src/template/names.ts';
 import type { BenchResults } from './results.ts';
 import { cdf, median, percentiles, round } from './stats.ts';
 
@@ -56,9 +62,7 @@ export async function steady(
     await observer.stop();
     await ns.remove();
   }
-  const latencies = [...sent].map(
-    ([id, t]) => (observer.created.get(jobNameFor('worker', id)) ?? Number.NaN) - t,
-  );
+  const latencies = [...sent].map(([id, t]) => (observer.created.get(kjdJobName(id)) ?? Number.NaN) - t);
   const p = percentiles(latencies);
   return {
     ratePerSecond: rate,
@@ -103,7 +107,7 @@ export async function complete(
   }
   const span = (from: (id: string) => number | undefined, to: (id: string) => number | undefined) =>
     percentiles([...sent.keys()].map((id) => (to(id) ?? Number.NaN) - (from(id) ?? Number.NaN)));
-  const name = (id: string) => jobNameFor('worker', id);
+  const name = kjdJobName;
   return {
     items,
     enqueueToCreatedMs: span(

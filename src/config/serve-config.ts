@@ -90,10 +90,19 @@ export const serveConfigSchema = z.strictObject({
       context: z.string().optional(),
       namespace: z.string().optional(),
       mode: z.enum(['auto', 'kubeconfig', 'in-cluster']).default('auto'),
-      qps: z.number().positive().default(200),
-      burst: positiveInt.default(400),
-      /** HTTP/1.1 connections kept to the API server: at most this many requests at once. */
-      connections: positiveInt.max(1024).default(32),
+      /**
+       * `adaptive` (the default): as many requests in flight as the API
+       * server answers quickly, found from its latency and 429s
+       * (src/kube/pacing.ts). `fixed`: a token bucket of `qps` and `burst`.
+       * Setting `qps` or `burst` without `pacing` means `fixed`.
+       */
+      pacing: z.enum(['adaptive', 'fixed']).optional(),
+      /** Fixed pacing: sustained requests per second (default 200). */
+      qps: z.number().positive().optional(),
+      /** Fixed pacing: requests at once after an idle spell (default 400). */
+      burst: positiveInt.optional(),
+      /** HTTP/1.1 connections kept to the API server: at most this many requests at once (and adaptive pacing's ceiling). */
+      connections: positiveInt.max(1024).default(128),
       /** A request with no answer (headers, or a gap in the body) for this long fails and is retried. */
       requestTimeoutMs: positiveInt.default(30_000),
       /**
@@ -105,9 +114,7 @@ export const serveConfigSchema = z.strictObject({
     })
     .default({
       mode: 'auto',
-      qps: 200,
-      burst: 400,
-      connections: 32,
+      connections: 128,
       requestTimeoutMs: 30_000,
       watchIdleSeconds: 90,
     }),
@@ -156,7 +163,8 @@ export const serveConfigSchema = z.strictObject({
   limits: z
     .strictObject({
       maxActiveJobs: positiveInt.default(1000),
-      maxInFlightCreates: positiveInt.default(32),
+      /** Creates sent at once, at most; adaptive pacing usually holds fewer. */
+      maxInFlightCreates: positiveInt.default(128),
       maxAttempts: positiveInt.default(5),
       retryBaseMs: positiveInt.default(200),
       /** An item larger than this (bytes) is dead-lettered unread. */
@@ -168,7 +176,7 @@ export const serveConfigSchema = z.strictObject({
     })
     .default({
       maxActiveJobs: 1000,
-      maxInFlightCreates: 32,
+      maxInFlightCreates: 128,
       maxAttempts: 5,
       retryBaseMs: 200,
       maxItemBytes: 1024 * 1024,

@@ -7,6 +7,7 @@ import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { Connection } from './connection.ts';
 import { backoffDelay, DEFAULT_BACKOFF, retryAfterMs, type BackoffPolicy } from './backoff.ts';
 import { apiError, KubeNetworkError, parseStatus, type KubeApiError } from './errors.ts';
+import type { AdaptiveLimit } from './pacing.ts';
 import { TokenBucket, type RateLimit } from './rate-limiter.ts';
 import { requestInfo } from './request-info.ts';
 import { sleep } from '../time/sleep.ts';
@@ -14,8 +15,13 @@ import { sleep } from '../time/sleep.ts';
 export interface TransportOptions {
   /** Per-request timeout (headers and body), ms. Default 30 000. */
   readonly timeoutMs?: number;
-  /** Client-side limit. Default 200 QPS, burst 400. */
+  /** Client-side fixed limit. Default 200 QPS, burst 400, unless `pacing` is given. */
   readonly rateLimit?: RateLimit;
+  /**
+   * Adaptive pacing (pacing.ts): requests wait for a slot under a limit the
+   * API server's answers move. Given alone, it replaces the fixed QPS.
+   */
+  readonly pacing?: AdaptiveLimit;
   readonly backoff?: BackoffPolicy;
   /** Connections kept to the API server. Default 32. */
   readonly connections?: number;
@@ -31,6 +37,9 @@ export interface RequestEvent {
   readonly status: number;
   readonly durationMs: number;
   readonly attempts: number;
+  /** APF's classification of the last answer (X-Kubernetes-PF-PriorityLevel-UID), when the server sent it. */
+  readonly priorityLevelUid?: string;
+  readonly flowSchemaUid?: string;
 }
 
 export interface KubeRequest {
@@ -73,7 +82,8 @@ export class KubeTransport {
    * their own, so they can never take every connection from creates.
    */
   readonly #streamAgent: Agent;
-  readonly #limiter: TokenBucket;
+  readonly #limiter: TokenBucket | undefined;
+  readonly #pacing: AdaptiveLimit | undefined;
   readonly #timeoutMs: number;
   readonly #backoff: BackoffPolicy;
   readonly #onRequest: ((e: RequestEvent) => void) | undefined;
@@ -82,7 +92,9 @@ export class KubeTransport {
     this.connection = connection;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.#limiter = new TokenBucket(options.rateLimit ?? { qps: 200, burst: 400 });
+    this.#pacing = options.pacing;
+    const fixed = options.rateLimit ?? (options.pacing === undefined ? { qps: 200, burst: 400 } : undefined);
+    this.#limiter = fixed === undefined ? undefined : new TokenBucket(fixed);
     this.#onRequest = options.onRequest;
     this.#agent = newAgent(connection, options.connections ?? 32);
     this.#streamAgent = newAgent(connection, undefined);
@@ -118,17 +130,16 @@ export class KubeTransport {
     let status = 0;
     let attempt = 0;
     let refreshed = false;
+    let apf: Apf = {};
     try {
       for (;;) {
         attempt += 1;
-        await this.#limiter.take(req.waitSignal ?? req.signal);
-        const outcome = await this.#attempt(req, url, streaming);
-        if ('response' in outcome) {
-          status = outcome.response.statusCode;
-          return outcome.response;
-        }
+        await this.#limiter?.take(req.waitSignal ?? req.signal);
+        const outcome = await this.#pacedAttempt(req, url, streaming);
+        apf = outcome.apf;
+        status = statusOf(outcome);
+        if ('response' in outcome) return outcome.response;
         const { error } = outcome;
-        status = error instanceof KubeNetworkError ? 0 : error.statusCode;
         if (status === 401 && !refreshed && (await this.connection.credentials.refresh())) {
           refreshed = true;
           continue;
@@ -145,15 +156,31 @@ export class KubeTransport {
         status,
         durationMs: performance.now() - started,
         attempts: attempt,
+        ...apf,
       });
     }
   }
 
-  async #attempt(
-    req: KubeRequest,
-    url: string,
-    streaming: boolean,
-  ): Promise<{ response: Dispatcher.ResponseData } | { error: KubeApiError | KubeNetworkError }> {
+  /** One attempt inside a pacing slot; its answer moves the limit. */
+  async #pacedAttempt(req: KubeRequest, url: string, streaming: boolean): Promise<Attempt> {
+    // Streams hold their connection for minutes: they take no pacing slot.
+    const pacing = streaming ? undefined : this.#pacing;
+    if (pacing === undefined) return this.#attempt(req, url, streaming);
+    const inFlightAtSend = await pacing.acquire(req.waitSignal ?? req.signal);
+    const sent = performance.now();
+    let outcome: Attempt | undefined;
+    try {
+      outcome = await this.#attempt(req, url, streaming);
+      return outcome;
+    } finally {
+      // An attempt that threw (aborted) frees its slot and says nothing about load.
+      pacing.release(
+        outcome && { status: statusOf(outcome), durationMs: performance.now() - sent, inFlightAtSend },
+      );
+    }
+  }
+
+  async #attempt(req: KubeRequest, url: string, streaming: boolean): Promise<Attempt> {
     const auth = await this.connection.credentials.authorization();
     let res: Dispatcher.ResponseData;
     try {
@@ -176,14 +203,16 @@ export class KubeTransport {
       });
     } catch (err) {
       req.signal?.throwIfAborted();
-      return { error: new KubeNetworkError(url, err) };
+      return { error: new KubeNetworkError(url, err), apf: {} };
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) return { response: res };
+    const apf = apfOf(res.headers);
+    if (res.statusCode >= 200 && res.statusCode < 300) return { response: res, apf };
     const text = await res.body.text().catch(() => '');
     const headers = flatten(res.headers);
     const status = parseStatus(res.statusCode, text);
     const after = retryAfterMs(headers['retry-after']) ?? secondsToMs(status.details?.retryAfterSeconds);
     return {
+      apf,
       error: apiError({
         status,
         request: requestInfo(req.method, url),
@@ -226,6 +255,25 @@ function newAgent(connection: Connection, connections: number | undefined): Agen
       ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
     },
   });
+}
+
+type Apf = { priorityLevelUid?: string; flowSchemaUid?: string };
+type Attempt =
+  { response: Dispatcher.ResponseData; apf: Apf } | { error: KubeApiError | KubeNetworkError; apf: Apf };
+
+function statusOf(a: Attempt): number {
+  if ('response' in a) return a.response.statusCode;
+  return a.error instanceof KubeNetworkError ? 0 : a.error.statusCode;
+}
+
+/** Which APF priority level and flow schema the API server put the request in. */
+function apfOf(headers: Record<string, string | string[] | undefined>): Apf {
+  const level = headers['x-kubernetes-pf-prioritylevel-uid'];
+  const schema = headers['x-kubernetes-pf-flowschema-uid'];
+  return {
+    ...(typeof level === 'string' ? { priorityLevelUid: level } : {}),
+    ...(typeof schema === 'string' ? { flowSchemaUid: schema } : {}),
+  };
 }
 
 const secondsToMs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);

@@ -46,6 +46,8 @@ export class DispatcherMetrics {
   readonly jobsFinished: Counter;
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge;
+  readonly pacingLimit: Gauge;
+  readonly apiThrottled: Counter;
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry];
@@ -79,6 +81,16 @@ export class DispatcherMetrics {
       'Kubernetes API requests by client (main: Jobs and Pods; auth: TokenReview and SubjectAccessReview) and resource',
       ['client', 'resource'],
     );
+    this.apiThrottled = counter(
+      'kjd_api_throttled_total',
+      'Requests the API server answered 429, by the APF priority level it put them in (X-Kubernetes-PF-PriorityLevel-UID; "" if not sent)',
+      ['priority_level_uid'],
+    );
+    this.pacingLimit = new Gauge({
+      name: 'kjd_api_pacing_limit',
+      help: 'Adaptive pacing: requests kjd lets be in flight to the API server now (0 with fixed pacing)',
+      registers,
+    });
     this.jobsFinished = counter('kjd_jobs_finished_total', 'Jobs seen finishing', ['result']);
     this.routesHeld = new Gauge({
       name: 'kjd_route_held',

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { KubeClient } from '../kube/client.ts';
 import { KubeNotFoundError } from '../kube/errors.ts';
+import { AdaptiveLimit } from '../kube/pacing.ts';
+import type { RateLimit } from '../kube/rate-limiter.ts';
 import type { JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
@@ -19,6 +21,7 @@ export function kubeClientFor(
   env: Readonly<Record<string, string | undefined>>,
   metrics: DispatcherMetrics,
 ): KubeClient {
+  const pacing = pacingFor(k);
   return KubeClient.connect({
     env,
     mode: k.mode,
@@ -28,15 +31,24 @@ export function kubeClientFor(
     // Where the Pod's ServiceAccount files are (tests emulate a Pod in a temp dir).
     ...(env.KJD_SERVICE_ACCOUNT_DIR !== undefined ? { serviceAccountDir: env.KJD_SERVICE_ACCOUNT_DIR } : {}),
     transport: {
-      rateLimit: { qps: k.qps, burst: k.burst },
+      ...pacing,
       connections: k.connections,
       timeoutMs: k.requestTimeoutMs,
       onRequest: (e) => {
         metrics.apiRequests.inc({ client: 'main', resource: e.resource ?? 'other' });
+        if ('pacing' in pacing) metrics.pacingLimit.set(pacing.pacing.limit);
+        if (e.status === 429) metrics.apiThrottled.inc({ priority_level_uid: e.priorityLevelUid ?? '' });
         if (e.status === 0 || e.status >= 400) metrics.apiErrors.inc({ status: String(e.status) });
       },
     },
   });
+}
+
+/** Adaptive unless asked for a fixed rate (or given qps/burst, as before pacing existed). */
+function pacingFor(k: ServeConfig['kubernetes']): { rateLimit: RateLimit } | { pacing: AdaptiveLimit } {
+  const mode = k.pacing ?? (k.qps !== undefined || k.burst !== undefined ? 'fixed' : 'adaptive');
+  if (mode === 'fixed') return { rateLimit: { qps: k.qps ?? 200, burst: k.burst ?? 400 } };
+  return { pacing: new AdaptiveLimit({ maxLimit: k.connections }) };
 }
 
 /**

@@ -18,6 +18,7 @@ import { testEnv } from '../support/env.ts';
 import { useNamespace } from '../support/kube.ts';
 
 const run = promisify(execFile);
+const CLUSTER_SCOPED = new Set(['ClusterRoleBinding', 'PriorityLevelConfiguration', 'FlowSchema']);
 const chart = CHART_DIR;
 
 describe('the Helm chart', () => {
@@ -48,7 +49,7 @@ describe('the Helm chart', () => {
   const dryRunAll = async (objects: KubernetesObject[]) => {
     const api = KubernetesObjectApi.makeApiClient(testEnv().admin);
     for (const o of objects) {
-      if (o.metadata?.namespace === undefined && o.kind !== 'ClusterRoleBinding') {
+      if (o.metadata?.namespace === undefined && !CLUSTER_SCOPED.has(o.kind ?? '')) {
         o.metadata ??= {};
         o.metadata.namespace = ns.name;
       }
@@ -94,10 +95,12 @@ describe('the Helm chart', () => {
     const objects = await render([
       '--set', 'redis.url=rediss://redis:6380', '--set', 'replicaCount=2', '--set', 'podDisruptionBudget.enabled=true',
       '--set', 'http.auth.mode=static', '--set', 'http.auth.tokensSecret=kjd-tokens', '--set', 'cleanupAfterSeconds=60',
+      '--set', 'apf.enabled=true',
       '--set-json', 'routes=[{"name":"events","template":"worker-job.yaml","source":{"type":"redis-stream","stream":"s"}},{"name":"api","template":"worker-job.yaml","source":{"type":"http"}}]',
     ]); // prettier-ignore
     const kinds = objects.map((o) => o.kind);
     assert.ok(kinds.includes('PodDisruptionBudget'));
+    assert.ok(kinds.includes('PriorityLevelConfiguration') && kinds.includes('FlowSchema'));
     assert.ok(!kinds.includes('ClusterRoleBinding'), 'no auth-delegator binding in static mode');
     await dryRunAll(objects);
   });
