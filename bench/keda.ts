@@ -49,7 +49,7 @@ import {
   type BenchEnvironment,
   type BenchNamespace,
 } from './lib/environment.ts';
-import { parseReport, tally, type RunTally } from './lib/keda-tally.ts';
+import { figuresOf, parseReport, tally, type RunTally } from './lib/keda-tally.ts';
 import { preparePeers } from './lib/peers.ts';
 import { KubeConfig } from '@kubernetes/client-node';
 
@@ -94,6 +94,10 @@ function benchOptions(argv: readonly string[]) {
       'init-ms': { type: 'string', default: '2000' },
       'trickle-ms': { type: 'string', default: '3000' },
       only: { type: 'string', default: 'burst-while-pending,trickle,trickle-over-capacity' },
+      // `kjd`: run kjd again and keep the last KEDA figures of each scenario.
+      contenders: { type: 'string', default: 'kjd,keda' },
+      // Also run kjd with limits.maxActiveJobs at each of these (e.g. 3,5: the node's capacity and a little more).
+      'kjd-max-active-jobs': { type: 'string' },
       out: { type: 'string', default: KEDA_RESULTS },
     },
   });
@@ -108,11 +112,28 @@ function benchOptions(argv: readonly string[]) {
     'init-ms': initMs + 1,
   }))
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: a positive integer, not ${String(v)}`);
-  return { items, workMs, initMs, trickleMs, only: values.only.split(','), out: values.out };
+  const kjdMaxActiveJobs = (values['kjd-max-active-jobs'] ?? '')
+    .split(',')
+    .filter((v) => v !== '')
+    .map(Number);
+  if (kjdMaxActiveJobs.some((n) => !(Number.isInteger(n) && n > 0)))
+    throw new Error(`--kjd-max-active-jobs: positive integers, not ${String(values['kjd-max-active-jobs'])}`);
+  const contenders = values.contenders.split(',');
+  if (!contenders.includes('kjd')) throw new Error('--contenders: kjd is always run (the baseline)');
+  return {
+    items,
+    workMs,
+    initMs,
+    trickleMs,
+    only: values.only.split(','),
+    out: values.out,
+    runKeda: contenders.includes('keda'),
+    kjdMaxActiveJobs,
+  };
 }
 
 export async function runKedaBench(argv: readonly string[]): Promise<void> {
-  const { items, workMs, initMs, trickleMs, only, out } = benchOptions(argv);
+  const { items, workMs, initMs, trickleMs, only, out, runKeda, kjdMaxActiveJobs } = benchOptions(argv);
   const started = Date.now();
   const log = (m: string) =>
     process.stderr.write(`[keda ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
@@ -142,23 +163,22 @@ export async function runKedaBench(argv: readonly string[]): Promise<void> {
           log,
         });
       const kjd = await run({ kind: 'kjd' });
-      const keda: { setting: string; tally: RunTally }[] = [];
-      for (const setting of KEDA_SETTINGS)
-        keda.push({ setting: setting.name, tally: await run({ kind: 'keda', setting }) });
-      // KEDA's row is its best setting: fewest duplicates, then the lowest p50.
-      const best = [...keda].sort(
-        (a, b) => a.tally.duplicates - b.tally.duplicates || a.tally.p50StartMs - b.tally.p50StartMs,
-      )[0];
-      if (best === undefined) throw new Error('no KEDA setting was run');
+      const kjdSettingsTried = [];
+      for (const maxActiveJobs of kjdMaxActiveJobs)
+        kjdSettingsTried.push({
+          setting: `limits.maxActiveJobs ${String(maxActiveJobs)}`,
+          ...figuresOf(await run({ kind: 'kjd', maxActiveJobs })),
+        });
+      const keda = runKeda ? await runKedaSettings(run) : await lastKedaFigures(out, scenario.name);
       results.push({
         name: scenario.name,
         describe: scenario.describe,
         items,
         workMs,
         initMs,
-        kjd: summary(kjd),
-        keda: { ...summary(best.tally), setting: best.setting },
-        kedaSettingsTried: keda.map((k) => ({ setting: k.setting, ...summary(k.tally) })),
+        kjd: figuresOf(kjd),
+        ...(kjdSettingsTried.length > 0 ? { kjdSettingsTried } : {}),
+        ...keda,
       });
     }
     const doc = {
@@ -209,21 +229,26 @@ function scenariosOf(o: { items: number; initMs: number; workMs: number; trickle
   ];
 }
 
-type Contender = { kind: 'kjd' } | { kind: 'keda'; setting: KedaSetting };
+type KedaFigures = Pick<KedaResults['scenarios'][number], 'keda' | 'kedaSettingsTried'>;
 
-function summary(t: RunTally): Figures {
-  return {
-    jobs: t.jobs,
-    duplicates: t.duplicates,
-    lost: t.lost,
-    p50StartMs: t.p50StartMs,
-    p99StartMs: t.p99StartMs,
-    requestsPerItem: t.requestsPerItem,
-    emptyPops: t.emptyPops,
-    workedTwice: t.workedTwice,
-    leftInQueue: t.leftInQueue,
-  };
+/** Every KEDA setting; KEDA's row is its best: fewest duplicates, then the lowest p50. */
+async function runKedaSettings(run: (c: Contender) => Promise<RunTally>): Promise<KedaFigures> {
+  const tried: (Figures & { setting: string })[] = [];
+  for (const setting of KEDA_SETTINGS)
+    tried.push({ setting: setting.name, ...figuresOf(await run({ kind: 'keda', setting })) });
+  const best = [...tried].sort((a, b) => a.duplicates - b.duplicates || a.p50StartMs - b.p50StartMs)[0];
+  if (best === undefined) throw new Error('no KEDA setting was run');
+  return { keda: best, kedaSettingsTried: tried };
 }
+
+async function lastKedaFigures(file: string, scenario: string): Promise<KedaFigures> {
+  const last = (await readKedaResults(file))?.scenarios.find((s) => s.name === scenario);
+  if (last === undefined)
+    throw new Error(`--contenders kjd: ${file} has no KEDA figures for ${scenario} yet`);
+  return { keda: last.keda, kedaSettingsTried: last.kedaSettingsTried };
+}
+
+type Contender = { kind: 'kjd'; maxActiveJobs?: number } | { kind: 'keda'; setting: KedaSetting };
 
 interface RunOptions {
   readonly env: BenchEnvironment;
@@ -317,7 +342,9 @@ async function startContender(
         },
       }),
     );
-    const kjd = await startKjd(ns, { env, template }, {}, list);
+    const limits =
+      contender.maxActiveJobs === undefined ? {} : { limits: { maxActiveJobs: contender.maxActiveJobs } };
+    const kjd = await startKjd(ns, { env, template }, limits, list);
     return () => kjd.process.stop();
   } else {
     const operator: KedaOperator = await startKedaOperator({

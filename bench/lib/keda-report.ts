@@ -6,17 +6,8 @@ import { join } from 'node:path';
 import { repoRoot } from '../../harness/paths.ts';
 import { escapeXml } from './svg.ts';
 
-export interface Figures {
-  readonly jobs: number;
-  readonly duplicates: number;
-  readonly lost: number;
-  readonly p50StartMs: number;
-  readonly p99StartMs: number;
-  readonly requestsPerItem: number;
-  readonly emptyPops: number;
-  readonly workedTwice: number;
-  readonly leftInQueue: number;
-}
+export type { Figures } from './keda-tally.ts';
+import type { Figures } from './keda-tally.ts';
 
 export interface KedaResults {
   readonly date: string;
@@ -29,6 +20,8 @@ export interface KedaResults {
     readonly workMs: number;
     readonly initMs: number;
     readonly kjd: Figures;
+    /** kjd again with other settings (e.g. limits.maxActiveJobs). */
+    readonly kjdSettingsTried?: readonly (Figures & { readonly setting: string })[];
     readonly keda: Figures & { readonly setting: string };
     readonly kedaSettingsTried: readonly (Figures & { readonly setting: string })[];
   }[];
@@ -54,6 +47,7 @@ export function renderKedaMarkdown(r: KedaResults, notes?: string): string {
     const row = (name: string, f: Figures) =>
       `| ${name} | ${String(f.jobs)} | ${String(f.duplicates)} (${String(f.emptyPops)}, ${String(f.workedTwice)}) | ${String(f.lost)} (${String(f.leftInQueue)}) | ${seconds(f.p50StartMs)} | ${seconds(f.p99StartMs)} | ${String(f.requestsPerItem)} |`;
     lines.push(row('**kjd** (defaults)', s.kjd));
+    for (const k of s.kjdSettingsTried ?? []) lines.push(row(`kjd: ${k.setting}`, k));
     for (const k of s.kedaSettingsTried) lines.push(row(`KEDA: ${k.setting}`, k));
     lines.push('');
   }
@@ -70,6 +64,11 @@ export function renderKedaSvg(r: KedaResults): string {
   const plotW = width - left - 170;
   const rows = r.scenarios.map((s) => [
     { name: 'kjd (defaults)', f: s.kjd, color: '#1f5fbf' },
+    ...(s.kjdSettingsTried ?? []).map((k) => ({
+      name: `kjd: ${k.setting}`,
+      f: k,
+      color: '#17a3b8',
+    })),
     ...s.kedaSettingsTried.map((k) => ({ name: `KEDA: ${k.setting}`, f: k, color: '#c2410c' })),
   ]);
   const height = 40 + rows.reduce((h, rs) => h + rs.length * rowH + panelGap, 0);

@@ -85,3 +85,11 @@ export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 }
+
+/** What a run reports: the tally without its inputs. */
+export type Figures = Omit<RunTally, 'items' | 'requests'>;
+
+export function figuresOf(t: RunTally): Figures {
+  const { items: _items, requests: _requests, ...figures } = t;
+  return figures;
+}
