@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { JobOperations } from '../kube/jobs.ts';
 import type { DispatcherMetrics } from '../metrics/metrics.ts';
 import type { WorkItem, WorkSource } from '../sources/source.ts';
+import { isTransientRedisError } from '../sources/redis-connection.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
 import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
@@ -232,7 +233,9 @@ export class Dispatcher {
       try {
         items = await this.#take(source, signal);
       } catch (err) {
-        log.error({ err }, 'reading the source failed; retrying');
+        // A failover or reslot in progress is expected to pass: not an error worth paging for.
+        if (isTransientRedisError(err)) log.warn({ err }, 'Redis is changing hands; retrying the read');
+        else log.error({ err }, 'reading the source failed; retrying');
         await sleep(1000, signal).catch(() => undefined);
         continue;
       }

@@ -5,9 +5,9 @@
 // The hash doubles as the request's tombstone: while it exists (results.ttlSeconds,
 // 7 days by default) an item redelivered with the same request id is
 // acknowledged without a second Job, even after the Job itself is gone.
-import type { Redis } from 'ioredis';
 import type { JobState } from '../kube/job-status.ts';
-import { requestKey } from '../kube/labels.ts';
+import type { RedisClient } from '../sources/redis-connection.ts';
+import { resultKeys, type KeyLayout, type ResultKeys } from '../sources/redis-keys.ts';
 
 /**
  * Succeeded/Failed: the Job's own outcome. Deleted: the Job was deleted (by a
@@ -36,11 +36,13 @@ export interface JobResult {
 }
 
 export interface ResultsOptions {
-  readonly redis: Redis;
-  /** Default `kjd:results`. */
+  readonly redis: RedisClient;
+  /** Default `kjd:results`; in the slotted layout one stream per idScope, `<stream>:{<idScope>}`. */
   readonly stream?: string;
-  /** Default `kjd:result:`; the key is prefix + request id. */
+  /** Default `kjd:result:`; the key is prefix + `<idScope>/<id>` (slotted: prefix + `{<idScope>}/<id>`). */
   readonly hashPrefix?: string;
+  /** Default `plain`; `slotted` on Redis Cluster (see redis-keys.ts). */
+  readonly layout?: KeyLayout;
   /** Default 604 800 (7 days). */
   readonly ttlSeconds?: number;
   /** Approximate cap on the stream's length. Default 100 000. */
@@ -60,7 +62,8 @@ return 1`;
 export class RedisResults {
   readonly stream: string;
   readonly hashPrefix: string;
-  readonly #redis: Redis;
+  readonly layout: KeyLayout;
+  readonly #redis: RedisClient;
   readonly #ttl: number;
   readonly #maxLen: number;
 
@@ -68,6 +71,7 @@ export class RedisResults {
     this.#redis = options.redis;
     this.stream = options.stream ?? 'kjd:results';
     this.hashPrefix = options.hashPrefix ?? 'kjd:result:';
+    this.layout = options.layout ?? 'plain';
     this.#ttl = options.ttlSeconds ?? 7 * 86_400;
     this.#maxLen = options.maxStreamLength ?? 100_000;
   }
@@ -75,11 +79,12 @@ export class RedisResults {
   /** True when this call recorded the result, false when it was already there. */
   async write(result: JobResult): Promise<boolean> {
     const fields = Object.entries(result).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+    const keys = this.keys(result.requestId, result.idScope);
     const written = await this.#redis.eval(
       WRITE_ONCE,
       2,
-      this.key(result.requestId, result.idScope),
-      this.stream,
+      keys.hash,
+      keys.stream,
       this.#ttl,
       this.#maxLen,
       ...fields,
@@ -89,7 +94,12 @@ export class RedisResults {
 
   /** The hash of one request: prefix + `<idScope>/<request id>` (prefix + request id without a scope). */
   key(requestId: string, idScope: string | undefined): string {
-    return this.hashPrefix + requestKey(requestId, idScope);
+    return this.keys(requestId, idScope).hash;
+  }
+
+  /** The hash of one request and the stream its result is added to: one slot on Redis Cluster. */
+  keys(requestId: string, idScope: string | undefined): ResultKeys {
+    return resultKeys(this.layout, this, requestId, idScope);
   }
 
   async read(requestId: string, idScope?: string): Promise<Record<string, string> | undefined> {
