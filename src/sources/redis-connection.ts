@@ -146,7 +146,8 @@ export function commandTimeoutOf(redis: RedisClient): number | undefined {
 /**
  * Error replies that mean "Redis is changing hands, ask again shortly", not
  * "this command is wrong": a failover or resharding in progress (CLUSTERDOWN,
- * TRYAGAIN, MASTERDOWN), a former primary now a replica (READONLY), a server
+ * TRYAGAIN, MASTERDOWN), a former primary now a replica (READONLY), a primary
+ * short of the replicas min-replicas-to-write asks for (NOREPLICAS), a server
  * still loading its data set (LOADING). MOVED and ASK never get here: ioredis
  * follows them. Callers back off and retry these, and log them quietly.
  */
@@ -155,7 +156,7 @@ export function isTransientRedisError(err: unknown): boolean {
   return TRANSIENT_REPLY.test(err.message);
 }
 
-const TRANSIENT_REPLY = /^(CLUSTERDOWN|READONLY|TRYAGAIN|LOADING|MASTERDOWN|MOVED|ASK)\b/;
+const TRANSIENT_REPLY = /^(CLUSTERDOWN|READONLY|TRYAGAIN|LOADING|MASTERDOWN|NOREPLICAS|MOVED|ASK)\b/;
 
 const isReadonly = (err: Error): boolean => err.message.startsWith('READONLY');
 

@@ -1,0 +1,216 @@
+// What the Redis Cluster and Sentinel tests share: a list, a stream and an
+// HTTP route for one `kjd serve`, producers for each, and the count each test
+// is judged by. The invariant: every item sent has exactly one Job and one
+// result, or is dead-lettered with a reason; nothing is left queued once the
+// run has settled. Jobs are counted from the API server (a ledger that
+// remembers every Job ever seen), results from Redis.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster, Redis } from 'ioredis';
+import { startJobLedger, type JobLedger } from '../../harness/faults/job-ledger.ts';
+import { listKeys, streamDeadLetterKey, type KeyLayout } from '../../src/sources/redis-keys.ts';
+import { RedisResults } from '../../src/tracking/results.ts';
+import { testEnv } from './env.ts';
+
+export const demoTemplate = new URL('../../examples/demo-job.yaml', import.meta.url).pathname;
+
+export interface HaRoutes {
+  readonly list: { readonly name: string; readonly key: string };
+  readonly stream: { readonly name: string; readonly stream: string };
+  readonly http: { readonly name: string };
+}
+
+/** One item sent, and the request id kjd will know it by. */
+export interface Sent {
+  readonly scope: string;
+  readonly requestId: string;
+}
+
+export interface HaCensus {
+  readonly items: number;
+  /** Jobs ever seen for the items (a second Job for one item counts twice). */
+  readonly jobs: number;
+  /** Items with a result hash. */
+  readonly results: number;
+  /** Items with more than one Job. */
+  readonly duplicateJobs: number;
+  /** Items with more than one record in their results stream. */
+  readonly duplicateResults: number;
+  readonly deadLettered: number;
+  /** Items with neither a result nor a dead letter (yet). */
+  readonly unsettled: readonly string[];
+}
+
+export function serveConfigFor(
+  p: string,
+  namespace: string,
+  redis: Record<string, unknown>,
+  routes: HaRoutes,
+): Record<string, unknown> {
+  return {
+    instance: p,
+    redis,
+    http: { auth: { mode: 'none' } },
+    results: { stream: `${p}:results`, hashPrefix: `${p}:result:` },
+    routes: [
+      {
+        name: routes.list.name,
+        template: demoTemplate,
+        namespace,
+        source: { type: 'redis-list', key: routes.list.key, heartbeatTtlMs: 3000 },
+      },
+      {
+        name: routes.stream.name,
+        template: demoTemplate,
+        namespace,
+        source: { type: 'redis-stream', stream: routes.stream.stream, claimIdleMs: 5000 },
+      },
+      { name: routes.http.name, template: demoTemplate, namespace, source: { type: 'http' } },
+    ],
+  };
+}
+
+const item = (id: string, n: number) => JSON.stringify({ id, CUSTOM_ID: String(n) });
+
+export async function pushList(redis: Redis | Cluster, routes: HaRoutes, p: string, from: number, n: number) {
+  const ids = Array.from({ length: n }, (_, i) => `${p}-l${from + i}`);
+  for (const [i, id] of ids.entries()) await retrying(() => redis.lpush(routes.list.key, item(id, from + i)));
+  return ids.map((requestId) => ({ scope: routes.list.name, requestId }));
+}
+
+export async function addStream(redis: Redis | Cluster, routes: HaRoutes, from: number, n: number) {
+  const sent: Sent[] = [];
+  for (let i = 0; i < n; i++) {
+    const payload = JSON.stringify({ CUSTOM_ID: String(from + i) });
+    const entry = await retrying(() => redis.xadd(routes.stream.stream, '*', 'payload', payload));
+    sent.push({ scope: routes.stream.name, requestId: `${routes.stream.stream}/${entry ?? ''}` });
+  }
+  return sent;
+}
+
+/** POSTs each item until kjd accepts it (202), as a producer that retries would. */
+export async function postHttp(url: string, routes: HaRoutes, p: string, from: number, n: number) {
+  const sent: Sent[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `${p}-h${from + i}`;
+    for (let attempt = 0; ; attempt++) {
+      const status = await fetch(`${url}/v1/jobs?route=${routes.http.name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: item(id, from + i),
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 202 || status === 200) break;
+      if (attempt > 100) throw new Error(`POST ${id}: ${status}`);
+      await sleep(200);
+    }
+    sent.push({ scope: routes.http.name, requestId: id });
+  }
+  return sent;
+}
+
+export interface Counter {
+  readonly ledger: JobLedger;
+  census(sent: readonly Sent[]): Promise<HaCensus>;
+  /** Polls the census until every item is settled or `timeoutMs` passed; the seconds it took. */
+  settle(sent: readonly Sent[], timeoutMs: number): Promise<{ census: HaCensus; seconds: number }>;
+}
+
+export function startCounter(
+  redis: Redis | Cluster,
+  namespace: string,
+  p: string,
+  layout: KeyLayout,
+  routes: HaRoutes,
+): Counter {
+  const ledger = startJobLedger(testEnv().admin, namespace, 500);
+  const results = new RedisResults({ redis, layout, stream: `${p}:results`, hashPrefix: `${p}:result:` });
+  const census = async (sent: readonly Sent[]): Promise<HaCensus> => {
+    await ledger.sync();
+    const jobsByRequest = new Map<string, number>();
+    for (const j of ledger.jobs()) jobsByRequest.set(j.requestId, (jobsByRequest.get(j.requestId) ?? 0) + 1);
+    const dead = await deadLettered(redis, layout, routes);
+    const records = new Map<string, number>();
+    for (const scope of [routes.list.name, routes.stream.name, routes.http.name]) {
+      const stream = results.keys('x', scope).stream;
+      for (const [, fields] of await redis.xrange(stream, '-', '+')) {
+        const id = fields[fields.indexOf('requestId') + 1] ?? '';
+        records.set(`${scope}/${id}`, (records.get(`${scope}/${id}`) ?? 0) + 1);
+      }
+    }
+    let jobs = 0;
+    let withResult = 0;
+    let duplicateJobs = 0;
+    let duplicateResults = 0;
+    let deadCount = 0;
+    const unsettled: string[] = [];
+    for (const s of sent) {
+      const count = jobsByRequest.get(s.requestId) ?? 0;
+      jobs += count;
+      if (count > 1) duplicateJobs++;
+      if ((records.get(`${s.scope}/${s.requestId}`) ?? 0) > 1) duplicateResults++;
+      const hasResult = await results.exists(s.requestId, s.scope);
+      if (hasResult) withResult++;
+      if (dead.has(s.requestId)) deadCount++;
+      else if (!hasResult) unsettled.push(`${s.scope}/${s.requestId}`);
+    }
+    return {
+      items: sent.length,
+      jobs,
+      results: withResult,
+      duplicateJobs,
+      duplicateResults,
+      deadLettered: deadCount,
+      unsettled,
+    };
+  };
+  return {
+    ledger,
+    census,
+    async settle(sent, timeoutMs) {
+      const started = Date.now();
+      let last = await census(sent);
+      while (last.unsettled.length > 0 && Date.now() - started < timeoutMs) {
+        await sleep(1000);
+        last = await census(sent);
+      }
+      return { census: last, seconds: (Date.now() - started) / 1000 };
+    },
+  };
+}
+
+/** Request ids in the list's and the stream's dead-letter places. */
+async function deadLettered(
+  redis: Redis | Cluster,
+  layout: KeyLayout,
+  routes: HaRoutes,
+): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const record of await redis.lrange(listKeys(layout, routes.list.key).deadLetter, 0, -1)) {
+    ids.add((JSON.parse(record) as { requestId: string }).requestId);
+  }
+  const deadStream = streamDeadLetterKey(layout, routes.stream.stream);
+  for (const [, fields] of await redis.xrange(deadStream, '-', '+')) {
+    ids.add(`${routes.stream.stream}/${fields[fields.indexOf('entryId') + 1] ?? ''}`);
+  }
+  return ids;
+}
+
+/** Calls `fn` until it resolves (a producer riding out a failover), at most `timeoutMs`. */
+export async function retrying<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(200);
+    }
+  }
+}
+
+/** One line per figure, for the test's diagnostics and docs/reliability.md. */
+export function describeCensus(c: HaCensus): string {
+  return `items ${c.items}, Jobs ${c.jobs}, results ${c.results}, duplicate Jobs ${c.duplicateJobs}, duplicate result records ${c.duplicateResults}, dead-lettered ${c.deadLettered}, unsettled ${c.unsettled.length}`;
+}
