@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from '../net.ts';
+import { startFreezableRelay, type FreezableRelay } from './freezable-relay.ts';
 import { askServer, startRedisServer, type RedisServer } from './redis-server.ts';
 
 export const SENTINEL_MASTER_NAME = 'kjd';
@@ -17,6 +18,13 @@ export interface RedisSentinelOptions {
   readonly downAfterMs?: number;
   /** More `--key value` arguments for the primary and the replica, e.g. ['--min-replicas-to-write', '1']. */
   readonly extraArgs?: readonly string[];
+  /**
+   * The replica replicates through a relay the test can freeze (replication
+   * held back while both servers look healthy). The sentinels' failover
+   * timeout is then 60 s, so they do not "fix" the replica's master address
+   * (the relay's) back to the primary's during a test.
+   */
+  readonly replicateThroughRelay?: boolean;
 }
 
 export interface LocalRedisSentinel {
@@ -25,6 +33,8 @@ export interface LocalRedisSentinel {
   readonly servers: readonly RedisServer[];
   readonly sentinels: readonly RedisServer[];
   readonly sentinelNodes: readonly { host: string; port: number }[];
+  /** With replicateThroughRelay: the link the replica replicates over. */
+  readonly relay: FreezableRelay | undefined;
   /** The primary's port as the sentinels report it. */
   primaryPort(): Promise<number>;
   /** Until the sentinels report a primary other than `oldPort`, and it answers as master. */
@@ -48,7 +58,8 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
       ],
     }); // prettier-ignore
   const primary = await data(primaryPort);
-  const replica = await data(replicaPort, primaryPort);
+  const relay = options.replicateThroughRelay === true ? await startFreezableRelay(primaryPort) : undefined;
+  const replica = await data(replicaPort, relay?.port ?? primaryPort);
   await waitForLink(replica.url);
   const sentinels = await startSentinels(options, sentinelPorts, primaryPort);
   const servers = [primary, replica];
@@ -78,6 +89,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
     servers,
     sentinels,
     sentinelNodes: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    relay,
     primaryPort: primaryPortNow,
     async waitForFailover(oldPort, timeoutMs = 30_000) {
       let port = oldPort;
@@ -97,6 +109,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
       return s;
     },
     async stop() {
+      await relay?.close();
       await Promise.all([...sentinels, ...servers].map((s) => s.stop()));
     },
   };
@@ -119,7 +132,7 @@ function startSentinels(
         configText: [
           `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${primaryPort} 2`,
           `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${downAfter}`,
-          `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 10000`,
+          `sentinel failover-timeout ${SENTINEL_MASTER_NAME} ${options.replicateThroughRelay === true ? 60_000 : 10_000}`,
           `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
           '',
         ].join('\n'),

@@ -92,6 +92,17 @@ const credentials = {
   username: z.string().min(1).optional(),
   password: z.string().min(1).optional(),
 };
+/**
+ * Results, and takes of list items, count only once this many replicas have
+ * them (Redis WAIT): what makes a failover lose none of kjd's writes. Unset:
+ * no waiting, and a failover may lose the last writes the old primary took
+ * (docs/redis.md says which, and what that costs).
+ */
+const durability = {
+  waitForReplicas: z
+    .strictObject({ replicas: positiveInt, timeoutMs: positiveInt.max(60_000).default(1000) })
+    .optional(),
+};
 
 /**
  * Where Redis is, exactly one of: `url` (one server), `cluster` (Redis
@@ -100,9 +111,10 @@ const credentials = {
  */
 const redisTarget = z.union(
   [
-    z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }),
+    z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'), ...durability }),
     z.strictObject({
       cluster: z.strictObject({ nodes: z.array(node).min(1), ...credentials }),
+      ...durability,
     }),
     z.strictObject({
       sentinel: z.strictObject({
@@ -112,6 +124,7 @@ const redisTarget = z.union(
         ...credentials,
         sentinelPassword: z.string().min(1).optional(),
       }),
+      ...durability,
     }),
   ],
   {
@@ -299,8 +312,7 @@ function applyOverrides(
   const namespace = flags.namespace ?? env.KJD_NAMESPACE;
   const tokens = env.KJD_HTTP_TOKENS?.split(',').filter(Boolean) ?? [];
   const out = { ...doc };
-  // A URL replaces whatever the file said (cluster or sentinel included).
-  if (redisUrl !== undefined) out.redis = { url: redisUrl };
+  if (redisUrl !== undefined) out.redis = withUrl(out.redis, redisUrl);
   if (listenOn !== undefined) out.http = { ...out.http, listen: listenOn };
   if (namespace !== undefined) out.kubernetes = { ...out.kubernetes, namespace };
   if (flags.kubeconfig !== undefined)
@@ -311,6 +323,12 @@ function applyOverrides(
   if (flags.noAuth === true)
     out.http = { ...out.http, auth: { ...(out.http?.auth as object | undefined), mode: 'none' } };
   return out;
+}
+
+/** A URL replaces where Redis is (cluster or sentinel included), not how writes wait. */
+function withUrl(redis: Record<string, unknown> | undefined, url: string): Record<string, unknown> {
+  const wait = redis?.waitForReplicas;
+  return { url, ...(wait !== undefined ? { waitForReplicas: wait } : {}) };
 }
 
 /** Rules that span fields: no-auth only on loopback, static mode needs tokens. */

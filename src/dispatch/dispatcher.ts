@@ -7,6 +7,7 @@
 // hand every unacknowledged item back to its source.
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { isKjdError } from '../errors.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import type { DispatcherMetrics } from '../metrics/metrics.ts';
 import type { WorkItem, WorkSource } from '../sources/source.ts';
@@ -234,7 +235,8 @@ export class Dispatcher {
         items = await this.#take(source, signal);
       } catch (err) {
         // A failover or reslot in progress is expected to pass: not an error worth paging for.
-        if (isTransientRedisError(err)) log.warn({ err }, 'Redis is changing hands; retrying the read');
+        if (isTransientRedisError(err) || (isKjdError(err) && err.category === 'retryable'))
+          log.warn({ err }, 'Redis is failing over or its replicas are behind; retrying the read');
         else log.error({ err }, 'reading the source failed; retrying');
         await sleep(1000, signal).catch(() => undefined);
         continue;

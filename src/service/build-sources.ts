@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { connectRedis, layoutFor, type RedisClient, type RedisTarget } from '../sources/redis-connection.ts';
 import type { RouteConfig } from '../config/serve-config.ts';
+import type { ReplicaWait } from '../sources/redis-durability.ts';
 import { RedisListSource } from '../sources/redis-list.ts';
 import { RedisStreamSource } from '../sources/redis-stream.ts';
 import type { WorkSource } from '../sources/source.ts';
@@ -10,7 +11,7 @@ import type { WorkSource } from '../sources/source.ts';
 export function buildSource(
   route: RouteConfig,
   redis: RedisClient,
-  target: RedisTarget,
+  target: RedisTarget & { readonly waitForReplicas?: ReplicaWait | undefined },
   replicaId: string,
   log: Logger,
 ): { source: WorkSource; blocking: RedisClient } | undefined {
@@ -18,6 +19,7 @@ export function buildSource(
   if (s.type === 'http') return undefined;
   const blocking = connectRedis(target, 'blocking');
   const layout = layoutFor(target);
+  const { waitForReplicas } = target;
   if (s.type === 'redis-list') {
     const source = new RedisListSource({
       redis,
@@ -26,6 +28,7 @@ export function buildSource(
       replicaId,
       heartbeatTtlMs: s.heartbeatTtlMs,
       layout,
+      ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
       ...(s.deadLetterKey !== undefined ? { deadLetterKey: s.deadLetterKey } : {}),
     });
     return { source, blocking };

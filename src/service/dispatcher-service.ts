@@ -84,9 +84,11 @@ export class DispatcherService {
     this.replicaId = replicaIdFrom(deps.env, deps.replicaId);
     this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics);
     this.#redis = connectRedis(config.redis, 'commands');
+    const { waitForReplicas } = config.redis;
     this.results = new RedisResults({
       redis: this.#redis,
       layout: layoutFor(config.redis),
+      ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
       ...config.results,
     });
     const jobs = new JobOperations(this.client);

@@ -108,8 +108,11 @@ function open(target: RedisTarget, role: RedisRole, options: RedisConnectionOpti
       sentinels: s.sentinels.map((n) => ({ host: n.host, port: n.port })),
       // A sentinel down or slow: try the next soon, not after the data backoff.
       sentinelRetryStrategy: (times: number) => Math.min(1000, 100 * times),
-      // Subscribe to the sentinels' +switch-master: reconnect at once on a failover.
-      failoverDetector: true,
+      // Not ioredis's failoverDetector: a +switch-master that arrives while the
+      // connection is being made again ends it for good (status "end", every
+      // command then fails "Connection is closed"; measured with ioredis 6.0.0
+      // in test/redis/redis-unreplicated-writes.test.ts). A dead primary closes
+      // the connection anyway, and a demoted one answers READONLY (above).
       ...credentials(s),
       ...(s.sentinelPassword !== undefined ? { sentinelPassword: s.sentinelPassword } : {}),
     } satisfies RedisOptions);

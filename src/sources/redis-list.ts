@@ -20,6 +20,7 @@
 //   puts one back at the queue's consumer end.
 import { isAborted } from '../time/sleep.ts';
 import { evalBuffer, type RedisClient } from './redis-connection.ts';
+import { confirmReplicated, type ReplicaWait } from './redis-durability.ts';
 import { listKeys, slotName, slottedKeyProblem, type KeyLayout, type ListKeys } from './redis-keys.ts';
 import { DEFAULT_PRODUCER_ID_BYTES, parseStored, type Stored } from './list-envelope.ts';
 import type { DeadLetter, WorkItem, WorkSource } from './source.ts';
@@ -44,6 +45,12 @@ export interface RedisListSourceOptions {
    * always, `slotted` for Redis Cluster. Default `plain`.
    */
   readonly layout?: KeyLayout;
+  /**
+   * A take counts only once this many replicas have it (WAIT): a take lost
+   * in a failover would give an item without a producer id a new request id,
+   * and a second Job. Default: no waiting (redis-durability.ts).
+   */
+  readonly waitForReplicas?: ReplicaWait;
 }
 
 // KEYS: queue, processing, sequence. ARGV: how many. Moves up to ARGV[1]
@@ -81,7 +88,8 @@ const RECOVER = `if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end ${HAND_
 
 export class RedisListSource implements WorkSource {
   readonly name: string;
-  readonly #o: Required<Omit<RedisListSourceOptions, 'deadLetterKey' | 'layout'>>;
+  readonly #o: Required<Omit<RedisListSourceOptions, 'deadLetterKey' | 'layout' | 'waitForReplicas'>>;
+  readonly #wait: ReplicaWait | undefined;
   readonly #keys: ListKeys;
   readonly #processing: string;
   /** Each delivery (not each request id: a producer may send one id twice) -> its element as stored. */
@@ -98,6 +106,7 @@ export class RedisListSource implements WorkSource {
       throw new TypeError('replicaId: non-empty, no ":"');
     this.#o = { blockMs: 1000, heartbeatTtlMs: 15_000, ...options };
     this.#keys = listKeys(options.layout ?? 'plain', options.key, options.deadLetterKey);
+    this.#wait = options.waitForReplicas;
     if (options.layout === 'slotted') checkOneSlot(this.#keys);
     if (this.#o.blockMs < 10) throw new TypeError('blockMs: at least 10');
     if (this.#o.heartbeatTtlMs < 300) throw new TypeError('heartbeatTtlMs: at least 300');
@@ -207,6 +216,13 @@ export class RedisListSource implements WorkSource {
       [Math.max(1, max)],
     )) as Buffer[];
     if (stored.length === 0) return [];
+    if (this.#wait !== undefined) {
+      // Not on enough replicas: hand the items back (with their ids) rather than make Jobs a failover could double.
+      await confirmReplicated(this.#o.redis, this.#o.key, this.#wait, 'taking items').catch(async (err: unknown) => {
+        await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);
+        throw err;
+      });
+    }
     if (isAborted(signal) || this.#stopped !== undefined) {
       // Taken while we were asked to stop: put them back where they were.
       await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);

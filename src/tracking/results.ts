@@ -7,6 +7,7 @@
 // acknowledged without a second Job, even after the Job itself is gone.
 import type { JobState } from '../kube/job-status.ts';
 import type { RedisClient } from '../sources/redis-connection.ts';
+import { confirmReplicated, type ReplicaWait } from '../sources/redis-durability.ts';
 import { resultKeys, type KeyLayout, type ResultKeys } from '../sources/redis-keys.ts';
 
 /**
@@ -43,6 +44,12 @@ export interface ResultsOptions {
   readonly hashPrefix?: string;
   /** Default `plain`; `slotted` on Redis Cluster (see redis-keys.ts). */
   readonly layout?: KeyLayout;
+  /**
+   * A write counts only once this many replicas have it (WAIT): a result lost
+   * in a failover after kjd removed the Job's finalizer is lost for good.
+   * Default: no waiting (redis-durability.ts).
+   */
+  readonly waitForReplicas?: ReplicaWait;
   /** Default 604 800 (7 days). */
   readonly ttlSeconds?: number;
   /** Approximate cap on the stream's length. Default 100 000. */
@@ -66,6 +73,7 @@ export class RedisResults {
   readonly #redis: RedisClient;
   readonly #ttl: number;
   readonly #maxLen: number;
+  readonly #wait: ReplicaWait | undefined;
 
   constructor(options: ResultsOptions) {
     this.#redis = options.redis;
@@ -74,9 +82,14 @@ export class RedisResults {
     this.layout = options.layout ?? 'plain';
     this.#ttl = options.ttlSeconds ?? 7 * 86_400;
     this.#maxLen = options.maxStreamLength ?? 100_000;
+    this.#wait = options.waitForReplicas;
   }
 
-  /** True when this call recorded the result, false when it was already there. */
+  /**
+   * True when this call recorded the result, false when it was already there.
+   * Throws ReplicasBehindError (retryable) when replicas were asked for and
+   * too few confirmed.
+   */
   async write(result: JobResult): Promise<boolean> {
     const fields = Object.entries(result).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
     const keys = this.keys(result.requestId, result.idScope);
@@ -89,6 +102,8 @@ export class RedisResults {
       this.#maxLen,
       ...fields,
     );
+    // Also when it was already there: a retry after ReplicasBehindError lands here.
+    if (this.#wait !== undefined) await confirmReplicated(this.#redis, keys.hash, this.#wait, 'writing a result');
     return written === 1;
   }
 

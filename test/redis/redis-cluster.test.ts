@@ -34,6 +34,7 @@ describe('kjd serve on a real Redis Cluster', () => {
     dir = await mkdtemp(join(tmpdir(), 'kjd-redis-cluster-'));
     cluster = await startRedisCluster({ dir: join(dir, 'redis') });
     redis = new Cluster([...cluster.nodes], { retryDelayOnFailover: 200, retryDelayOnClusterDown: 300 });
+    redis.on('error', () => undefined);
   });
   after(async () => {
     for (const p of running) p.child.kill('SIGKILL');
@@ -42,11 +43,20 @@ describe('kjd serve on a real Redis Cluster', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const serve = async (p: string, routes: HaRoutes) => {
+  /** `durable`: results and takes wait for one replica (redis.waitForReplicas), as docs/redis.md recommends. */
+  const serve = async (p: string, routes: HaRoutes, durable = false) => {
     const file = await writeServeConfig(
       dir,
       p,
-      serveConfigFor(p, ns.name, { cluster: { nodes: cluster.nodes } }, routes),
+      serveConfigFor(
+        p,
+        ns.name,
+        {
+          cluster: { nodes: cluster.nodes },
+          ...(durable ? { waitForReplicas: { replicas: 1, timeoutMs: 500 } } : {}),
+        },
+        routes,
+      ),
     );
     const kjd = await startServe(file, dir, `${p}-a`);
     running.push(kjd);
@@ -103,7 +113,7 @@ describe('kjd serve on a real Redis Cluster', () => {
     await counter.ledger.stop();
   });
 
-  test('kill -9 of the primary holding the list queue and its results: its replica takes over, no item lost or doubled', async (t) => {
+  test('kill -9 of the primary holding the list queue and its results (waitForReplicas 1): its replica takes over, no item lost or doubled', async (t) => {
     const p = `k${randomBytes(3).toString('hex')}`;
     const [a, b, c] = (await cluster.topology()).filter((x) => x.primary && !x.failed);
     assert.ok(a && b && c);
@@ -113,7 +123,7 @@ describe('kjd serve on a real Redis Cluster', () => {
       http: { name: tagInRanges(c.slots, `${p}-h`) },
     };
     const counter = startCounter(redis, ns.name, p, 'slotted', routes);
-    const kjd = await serve(p, routes);
+    const kjd = await serve(p, routes, true);
     const sent: Sent[] = [
       ...(await pushList(redis, routes, p, 0, n(60))),
       ...(await addStream(redis, routes, 0, n(40))),

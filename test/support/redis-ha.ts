@@ -45,8 +45,11 @@ export function serveConfigFor(
   namespace: string,
   redis: Record<string, unknown>,
   routes: HaRoutes,
+  options: { readonly template?: string; readonly extra?: Record<string, unknown> } = {},
 ): Record<string, unknown> {
+  const template = options.template ?? demoTemplate;
   return {
+    ...options.extra,
     instance: p,
     redis,
     http: { auth: { mode: 'none' } },
@@ -54,17 +57,18 @@ export function serveConfigFor(
     routes: [
       {
         name: routes.list.name,
-        template: demoTemplate,
+        template,
         namespace,
         source: { type: 'redis-list', key: routes.list.key, heartbeatTtlMs: 3000 },
       },
       {
         name: routes.stream.name,
-        template: demoTemplate,
+        template,
         namespace,
-        source: { type: 'redis-stream', stream: routes.stream.stream, claimIdleMs: 5000 },
+        // startId 0: entries added before kjd made the group are work too.
+        source: { type: 'redis-stream', stream: routes.stream.stream, startId: '0', claimIdleMs: 5000 },
       },
-      { name: routes.http.name, template: demoTemplate, namespace, source: { type: 'http' } },
+      { name: routes.http.name, template, namespace, source: { type: 'http' } },
     ],
   };
 }
