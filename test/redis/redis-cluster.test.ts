@@ -16,7 +16,7 @@ import { askServer } from '../../harness/faults/redis-server.ts';
 import { keySlot, tagForSlot, tagInRanges } from '../../harness/faults/redis-slots.ts';
 import { useNamespace } from '../support/kube.ts';
 import {
-  addStream, describeCensus, postHttp, pushList, serveConfigFor, startCounter, type HaRoutes, type Sent,
+  addStream, describeCensus, postHttp, pushList, recordScenario, serveConfigFor, startCounter, type HaRoutes, type Sent,
 } from '../support/redis-ha.ts'; // prettier-ignore
 import { startServe, writeServeConfig, type ServeProcess } from '../support/serve.ts';
 
@@ -114,6 +114,7 @@ describe('kjd serve on a real Redis Cluster', () => {
   });
 
   test('kill -9 of the primary holding the list queue and its results (waitForReplicas 1): its replica takes over, no item lost or doubled', async (t) => {
+    const startedAt = Date.now();
     const p = `k${randomBytes(3).toString('hex')}`;
     const [a, b, c] = (await cluster.topology()).filter((x) => x.primary && !x.failed);
     assert.ok(a && b && c);
@@ -140,9 +141,13 @@ describe('kjd serve on a real Redis Cluster', () => {
     sent.push(...(await pushList(redis, routes, p, 1000, n(20))));
     await cluster.server(a.port).start();
     const { census, seconds } = await counter.settle(sent, 180_000);
-    t.diagnostic(
-      `${describeCensus(census)}; failover ${failoverSeconds.toFixed(1)} s; every item settled ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (${seconds.toFixed(1)} s of settling)`,
-    );
+    const notes = `failover ${failoverSeconds.toFixed(1)} s; every item settled ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (${seconds.toFixed(1)} s of settling)`;
+    t.diagnostic(`${describeCensus(census)}; ${notes}`);
+    await recordScenario('redis-cluster-kill9', census, {
+      recoverySeconds: (Date.now() - killedAt) / 1000,
+      seconds: (Date.now() - startedAt) / 1000,
+      notes,
+    });
     assert.deepEqual(census.unsettled, []);
     assert.equal(census.duplicateJobs, 0, 'no item made two Jobs');
     assert.equal(census.duplicateResults, 0, 'no item has two result records');
@@ -152,6 +157,7 @@ describe('kjd serve on a real Redis Cluster', () => {
   });
 
   test('redis-cli --cluster reshard of the slot a list and a stream live on, during a run', async (t) => {
+    const startedAt = Date.now();
     const p = `r${randomBytes(3).toString('hex')}`;
     await cluster.waitForOk();
     const [from, to, other] = (await cluster.topology()).filter((x) => x.primary && !x.failed);
@@ -180,9 +186,13 @@ describe('kjd serve on a real Redis Cluster', () => {
       ...(await addStream(redis, routes, 1000, n(20))),
     );
     const { census, seconds } = await counter.settle(sent, 120_000);
-    t.diagnostic(
-      `${describeCensus(census)}; reshard took ${reshardSeconds.toFixed(2)} s; settled ${seconds.toFixed(1)} s later`,
-    );
+    const notes = `reshard took ${reshardSeconds.toFixed(2)} s; settled ${seconds.toFixed(1)} s later`;
+    t.diagnostic(`${describeCensus(census)}; ${notes}`);
+    await recordScenario('redis-cluster-reshard', census, {
+      recoverySeconds: seconds,
+      seconds: (Date.now() - startedAt) / 1000,
+      notes,
+    });
     assert.deepEqual(census.unsettled, []);
     assert.equal(census.duplicateJobs, 0);
     assert.equal(census.duplicateResults, 0);

@@ -15,7 +15,7 @@ import { askServer } from '../../harness/faults/redis-server.ts';
 import { startRedisSentinel, type LocalRedisSentinel } from '../../harness/faults/redis-sentinel.ts';
 import { useNamespace } from '../support/kube.ts';
 import {
-  addStream, describeCensus, postHttp, pushList, serveConfigFor, startCounter, type HaRoutes, type Sent,
+  addStream, describeCensus, postHttp, pushList, recordScenario, serveConfigFor, startCounter, type HaRoutes, type Sent,
 } from '../support/redis-ha.ts'; // prettier-ignore
 import { startServe, writeServeConfig, type ServeProcess } from '../support/serve.ts';
 
@@ -43,6 +43,7 @@ describe('kjd serve on a real Sentinel-managed Redis', () => {
   });
 
   test('kill -9 of the primary during a run: the replica is promoted, no item lost or doubled', async (t) => {
+    const startedAt = Date.now();
     const p = `s${randomBytes(3).toString('hex')}`;
     const routes: HaRoutes = {
       list: { name: 'list', key: `${p}:queue` },
@@ -71,9 +72,13 @@ describe('kjd serve on a real Sentinel-managed Redis', () => {
     // The old primary comes back; the sentinels make it a replica of the new one.
     await sentinel.server(old).start();
     const { census, seconds } = await counter.settle(sent, 180_000);
-    t.diagnostic(
-      `${describeCensus(census)}; failover ${old} -> ${promoted} in ${failoverSeconds.toFixed(1)} s; every item settled ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (${seconds.toFixed(1)} s of settling)`,
-    );
+    const notes = `failover ${old} -> ${promoted} in ${failoverSeconds.toFixed(1)} s; every item settled ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (${seconds.toFixed(1)} s of settling)`;
+    t.diagnostic(`${describeCensus(census)}; ${notes}`);
+    await recordScenario('redis-sentinel-kill9', census, {
+      recoverySeconds: (Date.now() - killedAt) / 1000,
+      seconds: (Date.now() - startedAt) / 1000,
+      notes,
+    });
     assert.deepEqual(census.unsettled, []);
     assert.equal(census.duplicateJobs, 0, 'no item made two Jobs');
     assert.equal(census.duplicateResults, 0, 'no item has two result records');

@@ -9,6 +9,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { startJobLedger, type JobLedger } from '../../harness/faults/job-ledger.ts';
 import { listKeys, streamDeadLetterKey, type KeyLayout } from '../../src/sources/redis-keys.ts';
 import { RedisResults } from '../../src/tracking/results.ts';
+import { saveRecord } from '../faults/lib/record.ts';
 import { testEnv } from './env.ts';
 
 export const demoTemplate = new URL('../../examples/demo-job.yaml', import.meta.url).pathname;
@@ -38,6 +39,8 @@ export interface HaCensus {
   readonly deadLettered: number;
   /** Items with neither a result nor a dead letter (yet). */
   readonly unsettled: readonly string[];
+  /** Of those, items without a Job either. */
+  readonly withoutJob: number;
 }
 
 export function serveConfigFor(
@@ -134,40 +137,11 @@ export function startCounter(
     await ledger.sync();
     const jobsByRequest = new Map<string, number>();
     for (const j of ledger.jobs()) jobsByRequest.set(j.requestId, (jobsByRequest.get(j.requestId) ?? 0) + 1);
+    const scopes = [routes.list.name, routes.stream.name, routes.http.name];
+    const records = await resultRecords(redis, scopes, (scope) => results.keys('x', scope).stream);
     const dead = await deadLettered(redis, layout, routes);
-    const records = new Map<string, number>();
-    for (const scope of [routes.list.name, routes.stream.name, routes.http.name]) {
-      const stream = results.keys('x', scope).stream;
-      for (const [, fields] of await redis.xrange(stream, '-', '+')) {
-        const id = fields[fields.indexOf('requestId') + 1] ?? '';
-        records.set(`${scope}/${id}`, (records.get(`${scope}/${id}`) ?? 0) + 1);
-      }
-    }
-    let jobs = 0;
-    let withResult = 0;
-    let duplicateJobs = 0;
-    let duplicateResults = 0;
-    let deadCount = 0;
-    const unsettled: string[] = [];
-    for (const s of sent) {
-      const count = jobsByRequest.get(s.requestId) ?? 0;
-      jobs += count;
-      if (count > 1) duplicateJobs++;
-      if ((records.get(`${s.scope}/${s.requestId}`) ?? 0) > 1) duplicateResults++;
-      const hasResult = await results.exists(s.requestId, s.scope);
-      if (hasResult) withResult++;
-      if (dead.has(s.requestId)) deadCount++;
-      else if (!hasResult) unsettled.push(`${s.scope}/${s.requestId}`);
-    }
-    return {
-      items: sent.length,
-      jobs,
-      results: withResult,
-      duplicateJobs,
-      duplicateResults,
-      deadLettered: deadCount,
-      unsettled,
-    };
+    const hasResult = await Promise.all(sent.map((s) => results.exists(s.requestId, s.scope)));
+    return tally(sent, { jobsByRequest, records, dead, hasResult });
   };
   return {
     ledger,
@@ -182,6 +156,49 @@ export function startCounter(
       return { census: last, seconds: (Date.now() - started) / 1000 };
     },
   };
+}
+
+/** How many records each `<scope>/<request id>` has in its results stream. */
+async function resultRecords(
+  redis: Redis | Cluster,
+  scopes: readonly string[],
+  streamOf: (scope: string) => string,
+): Promise<Map<string, number>> {
+  const records = new Map<string, number>();
+  for (const scope of scopes) {
+    for (const [, fields] of await redis.xrange(streamOf(scope), '-', '+')) {
+      const key = `${scope}/${fields[fields.indexOf('requestId') + 1] ?? ''}`;
+      records.set(key, (records.get(key) ?? 0) + 1);
+    }
+  }
+  return records;
+}
+
+function tally(
+  sent: readonly Sent[],
+  seen: {
+    readonly jobsByRequest: ReadonlyMap<string, number>;
+    readonly records: ReadonlyMap<string, number>;
+    readonly dead: ReadonlySet<string>;
+    readonly hasResult: readonly boolean[];
+  },
+): HaCensus {
+  const c = { jobs: 0, results: 0, duplicateJobs: 0, duplicateResults: 0, deadLettered: 0, withoutJob: 0 };
+  const unsettled: string[] = [];
+  sent.forEach((s, i) => {
+    const count = seen.jobsByRequest.get(s.requestId) ?? 0;
+    c.jobs += count;
+    if (count > 1) c.duplicateJobs++;
+    if ((seen.records.get(`${s.scope}/${s.requestId}`) ?? 0) > 1) c.duplicateResults++;
+    const hasResult = seen.hasResult[i] === true;
+    if (hasResult) c.results++;
+    if (seen.dead.has(s.requestId)) c.deadLettered++;
+    else if (!hasResult) {
+      unsettled.push(`${s.scope}/${s.requestId}`);
+      if (count === 0) c.withoutJob++;
+    }
+  });
+  return { items: sent.length, ...c, unsettled };
 }
 
 /** Request ids in the list's and the stream's dead-letter places. */
@@ -212,6 +229,28 @@ export async function retrying<T>(fn: () => Promise<T>, timeoutMs = 60_000): Pro
       await sleep(200);
     }
   }
+}
+
+/** The figures as a row of docs/reliability.md's table (written under `npm run faults` only). */
+export async function recordScenario(
+  name: string,
+  c: HaCensus,
+  o: { readonly recoverySeconds: number; readonly seconds: number; readonly notes: string },
+): Promise<void> {
+  await saveRecord({
+    name,
+    items: c.items,
+    jobs: c.jobs,
+    duplicates: c.duplicateJobs,
+    lost: c.withoutJob,
+    resultsMissing: c.unsettled.length - c.withoutJob,
+    deadLettered: c.deadLettered,
+    recoverySeconds: c.unsettled.length === 0 ? Math.round(o.recoverySeconds * 10) / 10 : null,
+    queued: 0,
+    passed: c.unsettled.length === 0 && c.duplicateJobs === 0 && c.duplicateResults === 0,
+    seconds: Math.round(o.seconds * 10) / 10,
+    notes: o.notes,
+  });
 }
 
 /** One line per figure, for the test's diagnostics and docs/reliability.md. */
