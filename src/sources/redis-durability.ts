@@ -40,7 +40,8 @@ export async function confirmReplicated(
   wait: ReplicaWait,
   what: string,
 ): Promise<void> {
-  const replies = (await redis.pipeline().exists(key).call('WAIT', wait.replicas, wait.timeoutMs).exec()) ?? [];
+  const replies =
+    (await redis.pipeline().exists(key).call('WAIT', wait.replicas, wait.timeoutMs).exec()) ?? [];
   for (const [err] of replies) if (err !== null) throw err;
   const confirmed = Number(replies[1]?.[1] ?? 0);
   if (confirmed < wait.replicas) throw new ReplicasBehindError(what, confirmed, wait.replicas);

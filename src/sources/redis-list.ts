@@ -218,10 +218,12 @@ export class RedisListSource implements WorkSource {
     if (stored.length === 0) return [];
     if (this.#wait !== undefined) {
       // Not on enough replicas: hand the items back (with their ids) rather than make Jobs a failover could double.
-      await confirmReplicated(this.#o.redis, this.#o.key, this.#wait, 'taking items').catch(async (err: unknown) => {
-        await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);
-        throw err;
-      });
+      await confirmReplicated(this.#o.redis, this.#o.key, this.#wait, 'taking items').catch(
+        async (err: unknown) => {
+          await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);
+          throw err;
+        },
+      );
     }
     if (isAborted(signal) || this.#stopped !== undefined) {
       // Taken while we were asked to stop: put them back where they were.

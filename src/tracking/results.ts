@@ -103,7 +103,8 @@ export class RedisResults {
       ...fields,
     );
     // Also when it was already there: a retry after ReplicasBehindError lands here.
-    if (this.#wait !== undefined) await confirmReplicated(this.#redis, keys.hash, this.#wait, 'writing a result');
+    if (this.#wait !== undefined)
+      await confirmReplicated(this.#redis, keys.hash, this.#wait, 'writing a result');
     return written === 1;
   }
 
