@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Cluster } from 'ioredis';
 import { startRedisCluster, type LocalRedisCluster } from '../../harness/faults/redis-cluster.ts';
@@ -65,10 +64,6 @@ describe('kjd serve on a real Redis Cluster', () => {
   const stop = async (kjd: ServeProcess) => {
     kjd.child.kill('SIGTERM');
     assert.equal(await kjd.exited, 0, kjd.logs().slice(-3000));
-  };
-  /** Until kjd has made at least `jobs` Jobs (a run is under way). */
-  const underWay = async (counter: ReturnType<typeof startCounter>, jobs: number) => {
-    while (counter.ledger.jobs().length < jobs) await sleep(200);
   };
   /** Every write so far is on the replicas too: a loss seen later is kjd's, not the producer's. */
   const replicated = async () => {
@@ -131,7 +126,7 @@ describe('kjd serve on a real Redis Cluster', () => {
       ...(await postHttp(kjd.url, routes, p, 0, n(10))),
     ];
     await replicated();
-    await underWay(counter, Math.round(sent.length / 4));
+    await counter.underWay(Math.round(sent.length / 4));
     const slot = keySlot(routes.list.key);
     const killedAt = Date.now();
     await cluster.server(a.port).kill9();
@@ -176,7 +171,7 @@ describe('kjd serve on a real Redis Cluster', () => {
       ...(await pushList(redis, routes, p, 0, n(40))),
       ...(await addStream(redis, routes, 0, n(40))),
     ];
-    await underWay(counter, Math.round(sent.length / 4));
+    await counter.underWay(Math.round(sent.length / 4));
     const reshardAt = Date.now();
     await cluster.reshardOne(from, to);
     const reshardSeconds = (Date.now() - reshardAt) / 1000;

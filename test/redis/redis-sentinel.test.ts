@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { askServer } from '../../harness/faults/redis-server.ts';
@@ -62,7 +61,7 @@ describe('kjd serve on a real Sentinel-managed Redis', () => {
     const old = await sentinel.primaryPort();
     // The producer's writes are on the replica too: a loss seen later is kjd's.
     await askServer(`redis://127.0.0.1:${old}`, (r) => r.call('WAIT', 1, 2000));
-    while (counter.ledger.jobs().length < sent.length / 4) await sleep(200);
+    await counter.underWay(sent.length / 4);
     const killedAt = Date.now();
     await sentinel.server(old).kill9();
     const promoted = await sentinel.waitForFailover(old);

@@ -77,7 +77,7 @@ describe('a failover with the replica behind', () => {
       await askServer(`redis://127.0.0.1:${old}`, (r) => r.call('WAIT', 1, 2000));
       const kjd = await startServe(await writeServeConfig(dir, p, config), dir, `${p}-a`);
       running.push(kjd);
-      while (counter.ledger.jobs().length < 8) await sleep(100);
+      await counter.underWay(8);
 
       sentinel.relay?.freeze();
       // Until the primary holds results its replica does not: kjd's acknowledged, unreplicated writes.

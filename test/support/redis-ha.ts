@@ -119,6 +119,8 @@ export async function postHttp(url: string, routes: HaRoutes, p: string, from: n
 
 export interface Counter {
   readonly ledger: JobLedger;
+  /** Until kjd has made at least `jobs` Jobs (a run is under way); fails after `timeoutMs`. */
+  underWay(jobs: number, timeoutMs?: number): Promise<void>;
   census(sent: readonly Sent[]): Promise<HaCensus>;
   /** Polls the census until every item is settled or `timeoutMs` passed; the seconds it took. */
   settle(sent: readonly Sent[], timeoutMs: number): Promise<{ census: HaCensus; seconds: number }>;
@@ -145,6 +147,14 @@ export function startCounter(
   };
   return {
     ledger,
+    async underWay(jobs, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (ledger.jobs().length < jobs) {
+        if (Date.now() > deadline)
+          throw new Error(`only ${ledger.jobs().length} of ${jobs} Jobs after ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    },
     census,
     async settle(sent, timeoutMs) {
       const started = Date.now();
