@@ -79,7 +79,7 @@ test('environment overrides the file', async () => {
     KJD_HTTP_LISTEN: '127.0.0.1:9',
     KJD_HTTP_TOKENS: 'a'.repeat(16),
   });
-  assert.equal(c.redis.url, 'redis://other:1');
+  assert.deepEqual(c.redis, { url: 'redis://other:1' });
   assert.equal(c.http.listen, '127.0.0.1:9');
   assert.deepEqual(c.http.auth.tokens, ['a'.repeat(16)]);
 });
@@ -89,4 +89,58 @@ test('a route name used twice is refused', async () => {
     load(`${minimal}  - { name: worker, template: x.yaml, source: { type: http } }\n`),
     /"worker" is used twice/,
   );
+});
+
+const clusterRoutes = (routes: string) => `
+redis:
+  cluster: { nodes: [{ host: 127.0.0.1, port: 7000 }] }
+routes:
+${routes}`;
+
+test('redis: a cluster or a sentinel instead of a URL', async () => {
+  const c = await load(
+    clusterRoutes('  - { name: worker, template: w.yaml, source: { type: redis-list, key: jobs } }\n'),
+  );
+  assert.deepEqual(c.redis, { cluster: { nodes: [{ host: '127.0.0.1', port: 7000 }] } });
+  const s = await load(`
+redis: { sentinel: { name: kjd, sentinels: [{ host: a, port: 26379 }, { host: b, port: 26379 }] } }
+routes:
+  - { name: worker, template: w.yaml, source: { type: http } }
+`);
+  assert.equal('sentinel' in s.redis && s.redis.sentinel.sentinels.length, 2);
+});
+
+test('redis: a mix, or a cluster without nodes, is refused naming the field', async () => {
+  for (const [redis, expected] of [
+    [
+      `{ url: 'redis://r:1', cluster: { nodes: [{ host: a, port: 1 }] } }`,
+      /redis: one of \{ url: redis:\/\/… \}, \{ cluster: .*sentinel/,
+    ],
+    [`{ cluster: { nodes: [] } }`, /redis\.cluster\.nodes: Too small/],
+    [
+      `{ sentinel: { sentinels: [{ host: a, port: 1 }] } }`,
+      /redis: one of .*\{ sentinel: \{ name, sentinels/,
+    ],
+  ] as const) {
+    await assert.rejects(
+      load(`redis: ${redis}\nroutes:\n  - { name: w, template: w.yaml, source: { type: http } }\n`),
+      expected,
+    );
+  }
+});
+
+test('redis.cluster: a dead-letter key in another slot, or a stray brace, is refused naming the key', async () => {
+  const err = await load(
+    clusterRoutes(`  - { name: a, template: w.yaml, source: { type: redis-list, key: '{a}:q', deadLetterKey: 'a:dead' } }
+  - { name: b, template: w.yaml, source: { type: redis-stream, stream: 'b}' } }
+  - { name: c, template: w.yaml, idScope: 'x{y}', source: { type: http } }
+`),
+  ).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.match(
+    err.message,
+    /routes\[0\]\.source\.deadLetterKey: "a:dead" must be in the slot of "\{a\}:q".*\{a\}/,
+  );
+  assert.match(err.message, /routes\[1\]\.source\.stream: "b\}" has a "\{" or "\}" but no hash tag/);
+  assert.match(err.message, /routes\[2\]\.idScope: no "\{" or "\}"/);
 });

@@ -6,6 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { KjdError, type ErrorCategory } from '../errors.ts';
+import { slotName, slottedKeyProblem } from '../sources/redis-keys.ts';
 
 export class ConfigError extends KjdError {
   readonly code = 'CONFIG_INVALID';
@@ -83,6 +84,55 @@ const route = z.strictObject({
     .optional(),
 });
 
+const node = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65_535),
+});
+const credentials = {
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+};
+/**
+ * Results, and takes of list items, count only once this many replicas have
+ * them (Redis WAIT): what makes a failover lose none of kjd's writes. Unset:
+ * no waiting, and a failover may lose the last writes the old primary took
+ * (docs/redis.md says which, and what that costs).
+ */
+const durability = {
+  waitForReplicas: z
+    .strictObject({ replicas: positiveInt, timeoutMs: positiveInt.max(60_000).default(1000) })
+    .optional(),
+};
+
+/**
+ * Where Redis is, exactly one of: `url` (one server), `cluster` (Redis
+ * Cluster: kjd's keys are then laid out per slot, see docs/redis.md), or
+ * `sentinel` (a primary whose failover Sentinel manages).
+ */
+const redisTarget = z.union(
+  [
+    z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'), ...durability }),
+    z.strictObject({
+      cluster: z.strictObject({ nodes: z.array(node).min(1), ...credentials }),
+      ...durability,
+    }),
+    z.strictObject({
+      sentinel: z.strictObject({
+        /** The name the sentinels monitor the primary under. */
+        name: z.string().min(1),
+        sentinels: z.array(node).min(1),
+        ...credentials,
+        sentinelPassword: z.string().min(1).optional(),
+      }),
+      ...durability,
+    }),
+  ],
+  {
+    error: () =>
+      'one of { url: redis://… }, { cluster: { nodes: [{ host, port }, …] } } or { sentinel: { name, sentinels: [{ host, port }, …] } }',
+  },
+);
+
 export const serveConfigSchema = z.strictObject({
   kubernetes: z
     .strictObject({
@@ -127,7 +177,7 @@ export const serveConfigSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a label value (at most 63 characters)')
     .default('kjd'),
-  redis: z.strictObject({ url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }),
+  redis: redisTarget,
   http: z
     .strictObject({
       listen: z
@@ -247,6 +297,7 @@ export async function loadServeConfig(
     throw new ConfigError(`${file} is not a valid kjd serve configuration:\n${lines.join('\n')}`);
   }
   checkHttp(file, result.data.http);
+  if ('cluster' in result.data.redis) checkClusterKeys(file, result.data);
   const base = dirname(resolve(file));
   const names = new Set<string>();
   for (const r of result.data.routes) {
@@ -269,7 +320,7 @@ function applyOverrides(
   const namespace = flags.namespace ?? env.KJD_NAMESPACE;
   const tokens = env.KJD_HTTP_TOKENS?.split(',').filter(Boolean) ?? [];
   const out = { ...doc };
-  if (redisUrl !== undefined) out.redis = { ...out.redis, url: redisUrl };
+  if (redisUrl !== undefined) out.redis = withUrl(out.redis, redisUrl);
   if (listenOn !== undefined) out.http = { ...out.http, listen: listenOn };
   if (namespace !== undefined) out.kubernetes = { ...out.kubernetes, namespace };
   if (flags.kubeconfig !== undefined)
@@ -280,6 +331,12 @@ function applyOverrides(
   if (flags.noAuth === true)
     out.http = { ...out.http, auth: { ...(out.http?.auth as object | undefined), mode: 'none' } };
   return out;
+}
+
+/** A URL replaces where Redis is (cluster or sentinel included), not how writes wait. */
+function withUrl(redis: Record<string, unknown> | undefined, url: string): Record<string, unknown> {
+  const wait = redis?.waitForReplicas;
+  return { url, ...(wait !== undefined ? { waitForReplicas: wait } : {}) };
 }
 
 /** Rules that span fields: no-auth only on loopback, static mode needs tokens. */
@@ -293,6 +350,38 @@ function checkHttp(file: string, http: ServeConfig['http']): void {
   if (http.auth.mode === 'static' && http.auth.tokens.length === 0) {
     throw new ConfigError(
       `${file}: http.auth.tokens: static mode needs at least one token (or KJD_HTTP_TOKENS)`,
+    );
+  }
+}
+
+/**
+ * Redis Cluster: each source key must anchor the keys kjd derives beside it
+ * (redis-keys.ts), a configured dead-letter key must share its slot, and an
+ * idScope, which becomes the results' hash tag, must be a usable tag.
+ */
+function checkClusterKeys(file: string, config: ServeConfig): void {
+  const problems: string[] = [];
+  config.routes.forEach((r, i) => {
+    const at = `routes[${i}]`;
+    const s = r.source;
+    const scope = r.idScope ?? r.name;
+    if (/[{}]/.test(scope))
+      problems.push(`${at}.idScope: no "{" or "}" with redis.cluster (it is the results' hash tag)`);
+    if (s.type === 'http') return;
+    const [field, key, deadField, dead] =
+      s.type === 'redis-list'
+        ? (['key', s.key, 'deadLetterKey', s.deadLetterKey] as const)
+        : (['stream', s.stream, 'deadLetterStream', s.deadLetterStream] as const);
+    const problem = slottedKeyProblem(key);
+    if (problem !== undefined) problems.push(`${at}.source.${field}: ${problem}`);
+    else if (dead !== undefined && slotName(dead) !== slotName(key))
+      problems.push(
+        `${at}.source.${deadField}: "${dead}" must be in the slot of "${key}" with redis.cluster: give it the hash tag {${slotName(key)}}`,
+      );
+  });
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `${file} is not a valid kjd serve configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`,
     );
   }
 }

@@ -7,9 +7,11 @@
 // hand every unacknowledged item back to its source.
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { isKjdError } from '../errors.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import type { DispatcherMetrics } from '../metrics/metrics.ts';
 import type { WorkItem, WorkSource } from '../sources/source.ts';
+import { isTransientRedisError } from '../sources/redis-connection.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
 import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
@@ -232,7 +234,10 @@ export class Dispatcher {
       try {
         items = await this.#take(source, signal);
       } catch (err) {
-        log.error({ err }, 'reading the source failed; retrying');
+        // A failover or reslot in progress is expected to pass: not an error worth paging for.
+        if (isTransientRedisError(err) || (isKjdError(err) && err.category === 'retryable'))
+          log.warn({ err }, 'Redis is failing over or its replicas are behind; retrying the read');
+        else log.error({ err }, 'reading the source failed; retrying');
         await sleep(1000, signal).catch(() => undefined);
         continue;
       }

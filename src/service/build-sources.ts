@@ -1,23 +1,25 @@
 // One WorkSource per queue route, each with its own blocking Redis connection;
 // HTTP routes have none (their items come through the API).
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { connectRedis } from '../sources/redis-connection.ts';
+import { connectRedis, layoutFor, type RedisClient, type RedisTarget } from '../sources/redis-connection.ts';
 import type { RouteConfig } from '../config/serve-config.ts';
+import type { ReplicaWait } from '../sources/redis-durability.ts';
 import { RedisListSource } from '../sources/redis-list.ts';
 import { RedisStreamSource } from '../sources/redis-stream.ts';
 import type { WorkSource } from '../sources/source.ts';
 
 export function buildSource(
   route: RouteConfig,
-  redis: Redis,
-  redisUrl: string,
+  redis: RedisClient,
+  target: RedisTarget & { readonly waitForReplicas?: ReplicaWait | undefined },
   replicaId: string,
   log: Logger,
-): { source: WorkSource; blocking: Redis } | undefined {
+): { source: WorkSource; blocking: RedisClient } | undefined {
   const s = route.source;
   if (s.type === 'http') return undefined;
-  const blocking = connectRedis(redisUrl, 'blocking');
+  const blocking = connectRedis(target, 'blocking');
+  const layout = layoutFor(target);
+  const { waitForReplicas } = target;
   if (s.type === 'redis-list') {
     const source = new RedisListSource({
       redis,
@@ -25,6 +27,8 @@ export function buildSource(
       key: s.key,
       replicaId,
       heartbeatTtlMs: s.heartbeatTtlMs,
+      layout,
+      ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
       ...(s.deadLetterKey !== undefined ? { deadLetterKey: s.deadLetterKey } : {}),
     });
     return { source, blocking };
@@ -43,6 +47,7 @@ export function buildSource(
       );
     },
     claimIdleMs: s.claimIdleMs,
+    layout,
     ...(s.deadLetterStream !== undefined ? { deadLetterStream: s.deadLetterStream } : {}),
   });
   return { source, blocking };

@@ -4,7 +4,6 @@
 // starts; stop() is ordered (intake -> creates in flight -> tracker -> Redis
 // -> HTTP -> API pool), each step isolated, idempotent. No signal handlers:
 // those belong to the process entry (`kjd serve`).
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
@@ -26,7 +25,7 @@ import { ResultRecorder } from '../tracking/result-recorder.ts';
 import { loadTemplate, type JobTemplate } from '../template/index.ts';
 import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
-import { connectRedis } from '../sources/redis-connection.ts';
+import { connectRedis, layoutFor, type RedisClient } from '../sources/redis-connection.ts';
 import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom } from './parts.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -54,8 +53,8 @@ export class DispatcherService {
   #state: ServiceState = 'created';
   readonly #config: ServeConfig;
   readonly #log: Logger;
-  readonly #redis: Redis;
-  readonly #blocking: Redis[];
+  readonly #redis: RedisClient;
+  readonly #blocking: RedisClient[];
   readonly #dispatcher: Dispatcher;
   readonly #tracker: JobTracker;
   readonly #namespaces: readonly string[];
@@ -84,12 +83,18 @@ export class DispatcherService {
     this.#log = deps.logger;
     this.replicaId = replicaIdFrom(deps.env, deps.replicaId);
     this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics);
-    this.#redis = connectRedis(config.redis.url, 'commands');
-    this.results = new RedisResults({ redis: this.#redis, ...config.results });
+    this.#redis = connectRedis(config.redis, 'commands');
+    const { waitForReplicas } = config.redis;
+    this.results = new RedisResults({
+      redis: this.#redis,
+      layout: layoutFor(config.redis),
+      ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
+      ...config.results,
+    });
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
     const routes = buildRoutes(config, templates, this.client.namespace, (r) => {
-      const built = buildSource(r, this.#redis, config.redis.url, this.replicaId, this.#log);
+      const built = buildSource(r, this.#redis, config.redis, this.replicaId, this.#log);
       if (built !== undefined) this.#blocking.push(built.blocking);
       return built?.source;
     });

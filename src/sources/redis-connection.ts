@@ -5,7 +5,50 @@
 // Redis, and an HTTP status read hung on its result. Here every command has a
 // deadline and gives up after a few reconnection attempts; callers retry
 // what matters (result writes, takes) on their own terms.
-import { Redis } from 'ioredis';
+//
+// One factory for the three ways to reach Redis: a URL (one server), Redis
+// Cluster (ioredis's Cluster follows MOVED and ASK itself and retries
+// CLUSTERDOWN and TRYAGAIN), and a Sentinel-managed primary (ioredis asks the
+// sentinels where the primary is on every connect).
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { KeyLayout } from './redis-keys.ts';
+
+/** A connection to one server (standalone, Sentinel) or to a cluster: the commands kjd uses exist on both. */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Where Redis is: exactly one of the three. */
+export type RedisTarget =
+  | { readonly url: string }
+  | {
+      readonly cluster: {
+        /** Some of the cluster's nodes; the rest are discovered (CLUSTER SLOTS). */
+        readonly nodes: readonly RedisNode[];
+        readonly username?: string | undefined;
+        readonly password?: string | undefined;
+      };
+    }
+  | {
+      readonly sentinel: {
+        /** The monitored primary's name (`sentinel monitor <name> …`). */
+        readonly name: string;
+        readonly sentinels: readonly RedisNode[];
+        /** For the data nodes. */
+        readonly username?: string | undefined;
+        readonly password?: string | undefined;
+        /** For the sentinels themselves, when they require one. */
+        readonly sentinelPassword?: string | undefined;
+      };
+    };
+
+/** Redis Cluster needs every key of one script in one slot: the slotted key layout. */
+export function layoutFor(target: RedisTarget): KeyLayout {
+  return 'cluster' in target ? 'slotted' : 'plain';
+}
 
 export type RedisRole =
   /** Ordinary commands: acks, scripts, result writes. */
@@ -26,6 +69,11 @@ const RETRIES_PER_COMMAND = 2;
 export function redisOptions(role: RedisRole, options: RedisConnectionOptions = {}) {
   const blockMs = options.blockMs ?? 2000;
   return {
+    // A server that turned replica under us (a failover the client has not
+    // seen yet) answers writes with READONLY: reconnect, which for Sentinel
+    // asks where the primary is now. A command is resent (2) only on an
+    // ordinary connection, as below for blocking reads.
+    reconnectOnError: (err: Error) => (isReadonly(err) ? (role === 'blocking' ? 1 : 2) : false),
     commandTimeout: options.commandTimeoutMs ?? (role === 'blocking' ? blockMs + 5000 : 5000),
     maxRetriesPerRequest: RETRIES_PER_COMMAND,
     // Backoff between reconnection attempts: 100 ms doubling to 2 s.
@@ -39,11 +87,81 @@ export function redisOptions(role: RedisRole, options: RedisConnectionOptions = 
   };
 }
 
-export function connectRedis(url: string, role: RedisRole, options: RedisConnectionOptions = {}): Redis {
-  const redis = new Redis(url, redisOptions(role, options));
+export function connectRedis(
+  target: RedisTarget,
+  role: RedisRole,
+  options: RedisConnectionOptions = {},
+): RedisClient {
+  const redis = open(target, role, options);
   watchForSilence(redis, WATCHDOG_EVERY_MS);
   return redis;
 }
+
+function open(target: RedisTarget, role: RedisRole, options: RedisConnectionOptions): RedisClient {
+  const base = redisOptions(role, options);
+  if ('url' in target) return new Redis(target.url, base);
+  if ('sentinel' in target) {
+    const s = target.sentinel;
+    return new Redis({
+      ...base,
+      name: s.name,
+      sentinels: s.sentinels.map((n) => ({ host: n.host, port: n.port })),
+      // A sentinel down or slow: try the next soon, not after the data backoff.
+      sentinelRetryStrategy: (times: number) => Math.min(1000, 100 * times),
+      // Not ioredis's failoverDetector: a +switch-master that arrives while the
+      // connection is being made again ends it for good (status "end", every
+      // command then fails "Connection is closed"; measured with ioredis 6.0.0
+      // in test/redis/redis-unreplicated-writes.test.ts). A dead primary closes
+      // the connection anyway, and a demoted one answers READONLY (above).
+      ...credentials(s),
+      ...(s.sentinelPassword !== undefined ? { sentinelPassword: s.sentinelPassword } : {}),
+    } satisfies RedisOptions);
+  }
+  const { retryStrategy, enableAutoPipelining, ...perNode } = base;
+  return new Cluster(
+    target.cluster.nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      redisOptions: { ...perNode, ...credentials(target.cluster) },
+      clusterRetryStrategy: retryStrategy,
+      enableAutoPipelining,
+      // A replica promoted by a failover, a slot moved: refresh the slot map
+      // and retry after these delays, up to maxRedirections times per command.
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 300,
+      retryDelayOnTryAgain: 100,
+      maxRedirections: 16,
+    },
+  );
+}
+
+function credentials(c: { readonly username?: string | undefined; readonly password?: string | undefined }) {
+  return {
+    ...(c.username !== undefined ? { username: c.username } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+  };
+}
+
+/** The command timeout a connection was made with, for either kind. */
+export function commandTimeoutOf(redis: RedisClient): number | undefined {
+  return redis instanceof Cluster ? redis.options.redisOptions?.commandTimeout : redis.options.commandTimeout;
+}
+
+/**
+ * Error replies that mean "Redis is changing hands, ask again shortly", not
+ * "this command is wrong": a failover or resharding in progress (CLUSTERDOWN,
+ * TRYAGAIN, MASTERDOWN), a former primary now a replica (READONLY), a primary
+ * short of the replicas min-replicas-to-write asks for (NOREPLICAS), a server
+ * still loading its data set (LOADING). MOVED and ASK never get here: ioredis
+ * follows them. Callers back off and retry these, and log them quietly.
+ */
+export function isTransientRedisError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return TRANSIENT_REPLY.test(err.message);
+}
+
+const TRANSIENT_REPLY = /^(CLUSTERDOWN|READONLY|TRYAGAIN|LOADING|MASTERDOWN|NOREPLICAS|MOVED|ASK)\b/;
+
+const isReadonly = (err: Error): boolean => err.message.startsWith('READONLY');
 
 /** How often a connection is pinged; two unanswered pings in a row and it is dropped and made again. */
 const WATCHDOG_EVERY_MS = 5000;
@@ -56,7 +174,7 @@ const WATCHDOG_EVERY_MS = 5000;
  * two pings in a row is dropped and reconnected (measured: a half-open proxy
  * otherwise held kjd's Redis connections dead indefinitely).
  */
-export function watchForSilence(redis: Redis, everyMs: number): void {
+export function watchForSilence(redis: RedisClient, everyMs: number): void {
   let misses = 0;
   const timer = setInterval(() => {
     if (redis.status !== 'ready') return;
@@ -85,7 +203,7 @@ export function watchForSilence(redis: Redis, everyMs: number): void {
  * that works around both.
  */
 export async function evalBuffer(
-  redis: Redis,
+  redis: RedisClient,
   script: string,
   keys: readonly string[],
   args: readonly (string | number | Buffer)[],

@@ -18,17 +18,18 @@
 //   being held in memory (an error between move and hand-out): orphans.
 // - ack() and deadLetter() are the only ways an item leaves Redis; release()
 //   puts one back at the queue's consumer end.
-import type { Redis } from 'ioredis';
 import { isAborted } from '../time/sleep.ts';
-import { evalBuffer } from './redis-connection.ts';
+import { evalBuffer, type RedisClient } from './redis-connection.ts';
+import { confirmReplicated, type ReplicaWait } from './redis-durability.ts';
+import { listKeys, slotName, slottedKeyProblem, type KeyLayout, type ListKeys } from './redis-keys.ts';
 import { DEFAULT_PRODUCER_ID_BYTES, parseStored, type Stored } from './list-envelope.ts';
 import type { DeadLetter, WorkItem, WorkSource } from './source.ts';
 
 export interface RedisListSourceOptions {
   /** For ordinary commands; not closed by the source. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A dedicated connection for the blocking wait; not closed by the source. */
-  readonly blockingRedis: Redis;
+  readonly blockingRedis: RedisClient;
   /** The list producers LPUSH to. */
   readonly key: string;
   /** Unique per process; stable across restarts of one Pod (its name). */
@@ -37,8 +38,19 @@ export interface RedisListSourceOptions {
   readonly blockMs?: number;
   /** A replica silent this long is dead and its items are recovered. Default 15 000 ms. */
   readonly heartbeatTtlMs?: number;
-  /** Default `${key}:dead`. */
+  /** Default `${key}:dead` (slotted layout, a key without a hash tag: `{${key}}:dead`). */
   readonly deadLetterKey?: string;
+  /**
+   * How kjd's own keys are named beside `key` (redis-keys.ts): `plain` as
+   * always, `slotted` for Redis Cluster. Default `plain`.
+   */
+  readonly layout?: KeyLayout;
+  /**
+   * A take counts only once this many replicas have it (WAIT): a take lost
+   * in a failover would give an item without a producer id a new request id,
+   * and a second Job. Default: no waiting (redis-durability.ts).
+   */
+  readonly waitForReplicas?: ReplicaWait;
 }
 
 // KEYS: queue, processing, sequence. ARGV: how many. Moves up to ARGV[1]
@@ -65,17 +77,21 @@ end
 return out`;
 // KEYS: processing, queue. ARGV: elements to put back at the consumer end (taken first).
 const PUT_BACK = `local n = 0 for i = #ARGV, 1, -1 do if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[i]) n = n + 1 end end return n`;
-// Move every element of a dead replica's processing list back to the queue's
-// consumer end. KEYS[4], its heartbeat, is checked inside the script: a
-// replica that came back between our check and this move keeps its items.
-const RECOVER = `if KEYS[4] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then return 0 end local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end redis.call('SREM', KEYS[3], ARGV[1]) return n`;
+// KEYS: processing, queue, replicas. ARGV: replica. Moves every element of a
+// processing list back to the queue's consumer end and unregisters the replica.
+const HAND_BACK = `local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end redis.call('SREM', KEYS[3], ARGV[1]) return n`;
+// HAND_BACK for a dead replica, KEYS[4] its heartbeat, checked inside the
+// script: a replica that came back between our check and this move keeps its
+// items. (A separate script, not KEYS[4] = '' for "no check": every key a
+// script names must be a real one in the script's slot on Redis Cluster.)
+const RECOVER = `if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end ${HAND_BACK}`;
 
 export class RedisListSource implements WorkSource {
   readonly name: string;
-  readonly #o: Required<RedisListSourceOptions>;
+  readonly #o: Required<Omit<RedisListSourceOptions, 'deadLetterKey' | 'layout' | 'waitForReplicas'>>;
+  readonly #wait: ReplicaWait | undefined;
+  readonly #keys: ListKeys;
   readonly #processing: string;
-  readonly #replicas: string;
-  readonly #sequence: string;
   /** Each delivery (not each request id: a producer may send one id twice) -> its element as stored. */
   readonly #held = new Map<WorkItem, Buffer>();
   /** Elements of our processing list not held in memory at the last reconcile pass (hex). */
@@ -88,18 +104,14 @@ export class RedisListSource implements WorkSource {
     if (options.key === '') throw new TypeError('key: must not be empty');
     if (options.replicaId === '' || options.replicaId.includes(':'))
       throw new TypeError('replicaId: non-empty, no ":"');
-    this.#o = {
-      blockMs: 1000,
-      heartbeatTtlMs: 15_000,
-      deadLetterKey: `${options.key}:dead`,
-      ...options,
-    };
+    this.#o = { blockMs: 1000, heartbeatTtlMs: 15_000, ...options };
+    this.#keys = listKeys(options.layout ?? 'plain', options.key, options.deadLetterKey);
+    this.#wait = options.waitForReplicas;
+    if (options.layout === 'slotted') checkOneSlot(this.#keys);
     if (this.#o.blockMs < 10) throw new TypeError('blockMs: at least 10');
     if (this.#o.heartbeatTtlMs < 300) throw new TypeError('heartbeatTtlMs: at least 300');
     this.name = `redis-list:${options.key}`;
-    this.#processing = processingKey(options.key, options.replicaId);
-    this.#replicas = `${options.key}:replicas`;
-    this.#sequence = `${options.key}:seq`;
+    this.#processing = this.#keys.processing(options.replicaId);
   }
 
   start(): Promise<void> {
@@ -128,25 +140,26 @@ export class RedisListSource implements WorkSource {
   async #heartbeat(): Promise<void> {
     await this.#o.redis
       .multi()
-      .set(heartbeatKey(this.#o.key, this.#o.replicaId), String(Date.now()), 'PX', this.#o.heartbeatTtlMs)
-      .sadd(this.#replicas, this.#o.replicaId)
+      .set(this.#keys.heartbeat(this.#o.replicaId), String(Date.now()), 'PX', this.#o.heartbeatTtlMs)
+      .sadd(this.#keys.replicas, this.#o.replicaId)
       .exec();
   }
 
   /** Moves the processing lists of replicas whose heartbeat expired back to the queue. Returns items moved. */
   async recoverDeadReplicas(): Promise<number> {
-    const { redis, key } = this.#o;
+    const { redis } = this.#o;
+    const k = this.#keys;
     let moved = 0;
-    for (const replica of await redis.smembers(this.#replicas)) {
-      if (replica === this.#o.replicaId || (await redis.exists(heartbeatKey(key, replica))) === 1) continue;
+    for (const replica of await redis.smembers(k.replicas)) {
+      if (replica === this.#o.replicaId || (await redis.exists(k.heartbeat(replica))) === 1) continue;
       moved += Number(
         await redis.eval(
           RECOVER,
           4,
-          processingKey(key, replica),
-          key,
-          this.#replicas,
-          heartbeatKey(key, replica),
+          k.processing(replica),
+          k.queue,
+          k.replicas,
+          k.heartbeat(replica),
           replica,
         ),
       );
@@ -199,10 +212,19 @@ export class RedisListSource implements WorkSource {
     const stored = (await evalBuffer(
       this.#o.redis,
       TAKE,
-      [this.#o.key, this.#processing, this.#sequence],
+      [this.#o.key, this.#processing, this.#keys.sequence],
       [Math.max(1, max)],
     )) as Buffer[];
     if (stored.length === 0) return [];
+    if (this.#wait !== undefined) {
+      // Not on enough replicas: hand the items back (with their ids) rather than make Jobs a failover could double.
+      await confirmReplicated(this.#o.redis, this.#o.key, this.#wait, 'taking items').catch(
+        async (err: unknown) => {
+          await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);
+          throw err;
+        },
+      );
+    }
     if (isAborted(signal) || this.#stopped !== undefined) {
       // Taken while we were asked to stop: put them back where they were.
       await this.#o.redis.eval(PUT_BACK, 2, this.#processing, this.#o.key, ...stored);
@@ -265,7 +287,7 @@ export class RedisListSource implements WorkSource {
   }
 
   async #deadLetter(stored: Buffer | undefined, record: string): Promise<void> {
-    const tx = this.#o.redis.multi().lpush(this.#o.deadLetterKey, record);
+    const tx = this.#o.redis.multi().lpush(this.#keys.deadLetter, record);
     if (stored !== undefined) tx.lrem(this.#processing, 1, stored);
     const results = await tx.exec();
     for (const [err] of results ?? []) if (err !== null) throw err;
@@ -274,12 +296,11 @@ export class RedisListSource implements WorkSource {
   /** Moves this replica's processing list back to the queue's consumer end (no heartbeat check: it is ours). */
   async #handBackOwn(): Promise<void> {
     await this.#o.redis.eval(
-      RECOVER,
-      4,
+      HAND_BACK,
+      3,
       this.#processing,
       this.#o.key,
-      this.#replicas,
-      '',
+      this.#keys.replicas,
       this.#o.replicaId,
     );
   }
@@ -288,13 +309,21 @@ export class RedisListSource implements WorkSource {
     for (const t of this.#timers) clearInterval(t);
     // Unacknowledged items go back to the queue's consumer end for the next taker.
     await this.#handBackOwn();
-    await this.#o.redis.del(heartbeatKey(this.#o.key, this.#o.replicaId));
+    await this.#o.redis.del(this.#keys.heartbeat(this.#o.replicaId));
     this.#held.clear();
   }
 }
 
-const processingKey = (key: string, replica: string) => `${key}:processing:${replica}`;
-const heartbeatKey = (key: string, replica: string) => `${key}:replica:${replica}`;
+/** Redis Cluster: the dead-letter list is written in one MULTI with the processing list. */
+function checkOneSlot(keys: ListKeys): void {
+  const problem = slottedKeyProblem(keys.queue);
+  if (problem !== undefined) throw new TypeError(`key: ${problem}`);
+  if (slotName(keys.deadLetter) !== slotName(keys.queue)) {
+    throw new TypeError(
+      `deadLetterKey: "${keys.deadLetter}" must share the hash tag of key "${keys.queue}" ({${slotName(keys.queue)}})`,
+    );
+  }
+}
 
 function toItem(parsed: Extract<Stored, { kind: 'item' }>): WorkItem {
   return {

@@ -1,16 +1,17 @@
 // Options of the Redis stream source: what a caller gives, and the compiled
 // form with every default applied, checked once in the constructor so a
 // mistake fails at startup naming the field, not later inside a read loop.
-import type { Redis } from 'ioredis';
+import { commandTimeoutOf, type RedisClient } from './redis-connection.ts';
+import { slotName, slottedKeyProblem, streamDeadLetterKey, type KeyLayout } from './redis-keys.ts';
 
 export interface RedisStreamSourceOptions {
   /** For ordinary commands; shared, never closed by the source. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /**
    * A dedicated connection for `XREADGROUP … BLOCK` (a blocking command stalls
    * every other command on its connection); never closed by the source.
    */
-  readonly blockingRedis: Redis;
+  readonly blockingRedis: RedisClient;
   /** The stream producers XADD to, e.g. `kjd:stream:worker`. */
   readonly stream: string;
   /** The consumer group every replica reads in, e.g. `kjd`. Created at `startId` by start() when missing. */
@@ -39,8 +40,14 @@ export interface RedisStreamSourceOptions {
    * @defaultValue 60000
    */
   readonly claimIdleMs?: number;
-  /** @defaultValue `${stream}:dead` */
+  /** @defaultValue `${stream}:dead` (slotted layout, a stream without a hash tag: `{${stream}}:dead`) */
   readonly deadLetterStream?: string;
+  /**
+   * `slotted` on Redis Cluster: the dead-letter stream is derived from, and
+   * must share the slot of, the stream (redis-keys.ts).
+   * @defaultValue `plain`
+   */
+  readonly layout?: KeyLayout;
   /** The entry field holding the item. @defaultValue `payload` */
   readonly payloadField?: string;
   /** Told when the group was destroyed while kjd read and had to be made again (where). */
@@ -68,8 +75,10 @@ export function compileStreamOptions(options: RedisStreamSourceOptions): Compile
     blockMs: options.blockMs ?? 2000,
     claimIdleMs: options.claimIdleMs ?? 60_000,
     startId: options.startId ?? '$',
-    deadLetterStream: options.deadLetterStream ?? `${options.stream}:dead`,
+    deadLetterStream:
+      options.deadLetterStream ?? streamDeadLetterKey(options.layout ?? 'plain', options.stream),
     payloadField: options.payloadField ?? 'payload',
+    layout: options.layout ?? 'plain',
   };
   // BLOCK 0 means "forever": next() could then never return undefined.
   checkPositiveInteger('blockMs', compiled.blockMs);
@@ -83,13 +92,25 @@ export function compileStreamOptions(options: RedisStreamSourceOptions): Compile
   if (compiled.deadLetterStream === compiled.stream) {
     throw new TypeError(`deadLetterStream: must differ from stream "${compiled.stream}"`);
   }
-  const commandTimeout = compiled.blockingRedis.options.commandTimeout;
+  if (compiled.layout === 'slotted') checkOneSlot(compiled);
+  const commandTimeout = commandTimeoutOf(compiled.blockingRedis);
   if (commandTimeout !== undefined && commandTimeout <= compiled.blockMs) {
     throw new TypeError(
       `blockMs: ${compiled.blockMs} ms is not below blockingRedis's commandTimeout (${commandTimeout} ms): every empty read would time out`,
     );
   }
   return compiled;
+}
+
+/** Redis Cluster: dead-lettering is one MULTI over the stream and the dead-letter stream. */
+function checkOneSlot(o: CompiledStreamOptions): void {
+  const problem = slottedKeyProblem(o.stream);
+  if (problem !== undefined) throw new TypeError(`stream: ${problem}`);
+  if (slotName(o.deadLetterStream) !== slotName(o.stream)) {
+    throw new TypeError(
+      `deadLetterStream: "${o.deadLetterStream}" must share the hash tag of stream "${o.stream}" ({${slotName(o.stream)}})`,
+    );
+  }
 }
 
 function checkConnection(field: string, value: unknown): void {

@@ -120,7 +120,8 @@ export class StreamReader {
     if (cursor === '0-0') this.#nextClaimAtMs = Date.now() + claimIdleMs / 2;
     const fresh = ids.filter((id) => !this.#isHeld(id));
     if (fresh.length === 0) return [];
-    const claimed = await redis.xclaim(stream, group, consumer, 0, ...fresh);
+    // call(): a spread of ids matches no xclaim overload of the union type (Redis | Cluster).
+    const claimed = await redis.call('XCLAIM', stream, group, consumer, 0, ...fresh);
     const { entries } = parseAutoClaim(['0-0', claimed]);
     return this.#withDeliveryCounts(entries);
   }

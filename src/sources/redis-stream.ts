@@ -23,8 +23,9 @@
 //   under this consumer: a restart with the same name gets them first, any
 //   other replica's XAUTOCLAIM takes them once idle for claimIdleMs. ack() and
 //   deadLetter() keep working after stop(), so in-flight items can drain.
-// - Redis Cluster: deadLetter's MULTI spans two keys; give both one hash tag,
-//   e.g. `{jobs}:stream` and `{jobs}:stream:dead`.
+// - Redis Cluster: deadLetter's MULTI spans two keys, which the slotted
+//   layout (redis-keys.ts) puts in one slot: `{jobs}:dead` beside `jobs`, or
+//   `{jobs}:stream:dead` beside `{jobs}:stream`.
 import { sleep } from '../time/sleep.ts';
 import { compileStreamOptions, type CompiledStreamOptions } from './redis-stream-options.ts';
 import type { RedisStreamSourceOptions } from './redis-stream-options.ts';

@@ -5,9 +5,10 @@
 // The hash doubles as the request's tombstone: while it exists (results.ttlSeconds,
 // 7 days by default) an item redelivered with the same request id is
 // acknowledged without a second Job, even after the Job itself is gone.
-import type { Redis } from 'ioredis';
 import type { JobState } from '../kube/job-status.ts';
-import { requestKey } from '../kube/labels.ts';
+import type { RedisClient } from '../sources/redis-connection.ts';
+import { confirmReplicated, type ReplicaWait } from '../sources/redis-durability.ts';
+import { resultKeys, type KeyLayout, type ResultKeys } from '../sources/redis-keys.ts';
 
 /**
  * Succeeded/Failed: the Job's own outcome. Deleted: the Job was deleted (by a
@@ -36,11 +37,19 @@ export interface JobResult {
 }
 
 export interface ResultsOptions {
-  readonly redis: Redis;
-  /** Default `kjd:results`. */
+  readonly redis: RedisClient;
+  /** Default `kjd:results`; in the slotted layout one stream per idScope, `<stream>:{<idScope>}`. */
   readonly stream?: string;
-  /** Default `kjd:result:`; the key is prefix + request id. */
+  /** Default `kjd:result:`; the key is prefix + `<idScope>/<id>` (slotted: prefix + `{<idScope>}/<id>`). */
   readonly hashPrefix?: string;
+  /** Default `plain`; `slotted` on Redis Cluster (see redis-keys.ts). */
+  readonly layout?: KeyLayout;
+  /**
+   * A write counts only once this many replicas have it (WAIT): a result lost
+   * in a failover after kjd removed the Job's finalizer is lost for good.
+   * Default: no waiting (redis-durability.ts).
+   */
+  readonly waitForReplicas?: ReplicaWait;
   /** Default 604 800 (7 days). */
   readonly ttlSeconds?: number;
   /** Approximate cap on the stream's length. Default 100 000. */
@@ -60,36 +69,53 @@ return 1`;
 export class RedisResults {
   readonly stream: string;
   readonly hashPrefix: string;
-  readonly #redis: Redis;
+  readonly layout: KeyLayout;
+  readonly #redis: RedisClient;
   readonly #ttl: number;
   readonly #maxLen: number;
+  readonly #wait: ReplicaWait | undefined;
 
   constructor(options: ResultsOptions) {
     this.#redis = options.redis;
     this.stream = options.stream ?? 'kjd:results';
     this.hashPrefix = options.hashPrefix ?? 'kjd:result:';
+    this.layout = options.layout ?? 'plain';
     this.#ttl = options.ttlSeconds ?? 7 * 86_400;
     this.#maxLen = options.maxStreamLength ?? 100_000;
+    this.#wait = options.waitForReplicas;
   }
 
-  /** True when this call recorded the result, false when it was already there. */
+  /**
+   * True when this call recorded the result, false when it was already there.
+   * Throws ReplicasBehindError (retryable) when replicas were asked for and
+   * too few confirmed.
+   */
   async write(result: JobResult): Promise<boolean> {
     const fields = Object.entries(result).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+    const keys = this.keys(result.requestId, result.idScope);
     const written = await this.#redis.eval(
       WRITE_ONCE,
       2,
-      this.key(result.requestId, result.idScope),
-      this.stream,
+      keys.hash,
+      keys.stream,
       this.#ttl,
       this.#maxLen,
       ...fields,
     );
+    // Also when it was already there: a retry after ReplicasBehindError lands here.
+    if (this.#wait !== undefined)
+      await confirmReplicated(this.#redis, keys.hash, this.#wait, 'writing a result');
     return written === 1;
   }
 
   /** The hash of one request: prefix + `<idScope>/<request id>` (prefix + request id without a scope). */
   key(requestId: string, idScope: string | undefined): string {
-    return this.hashPrefix + requestKey(requestId, idScope);
+    return this.keys(requestId, idScope).hash;
+  }
+
+  /** The hash of one request and the stream its result is added to: one slot on Redis Cluster. */
+  keys(requestId: string, idScope: string | undefined): ResultKeys {
+    return resultKeys(this.layout, this, requestId, idScope);
   }
 
   async read(requestId: string, idScope?: string): Promise<Record<string, string> | undefined> {

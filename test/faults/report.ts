@@ -33,6 +33,12 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'quota-full': 'ResourceQuota count/jobs.batch = 3 for 20 s, then raised',
   'ttl-redelivery': 'Job TTL 1 s; the item is delivered again after its Job is gone (item 1)',
   'poison-item': 'an item with 1M keys, heap capped at the chart’s 256Mi (item 12)',
+  'redis-cluster-kill9':
+    'Redis Cluster (3 primaries + 3 replicas): kill -9 of the primary holding a list queue and its results, restarted after failover; waitForReplicas 1',
+  'redis-cluster-reshard':
+    'Redis Cluster: redis-cli --cluster reshard of the slot a list and a stream live on, during a run',
+  'redis-sentinel-kill9':
+    'Sentinel (1 primary, 1 replica, 3 sentinels): kill -9 of the primary, restarted after failover',
 };
 
 interface Row {

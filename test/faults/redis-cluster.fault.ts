@@ -1,0 +1,4 @@
+// The long form of test/redis/redis-cluster.test.ts for `npm run faults`: ten
+// times the items (its figures become rows of docs/reliability.md).
+process.env.KJD_REDIS_HA_SCALE ??= '10';
+await import('../redis/redis-cluster.test.ts');
