@@ -25,6 +25,7 @@ import type { Authenticator, Caller } from './auth.ts';
 import { readItem } from './cloudevents.ts';
 import type { EarlyAuthentication } from './early-refusal.ts';
 import type { EventHub } from './event-hub.ts';
+import { mountDeadLetters, type RouteView } from './dead-letters-api.ts';
 import { DEFAULT_EVENT_STREAM_LIMITS, eventStream, type EventStreamLimits } from './event-stream.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
 import { submit } from './submit.ts';
@@ -45,6 +46,8 @@ export interface JobsApiDeps {
   /** Every namespace kjd tracks Jobs in: what /v1/events can show. */
   readonly watchedNamespaces: readonly string[];
   readonly eventLimits?: EventStreamLimits;
+  /** Every route (queue and HTTP), for /v1/routes and the dead-letter endpoints. */
+  readonly routeViews?: readonly RouteView[];
 }
 
 type Env = { Bindings: HttpBindings; Variables: { caller: Caller } };
@@ -56,6 +59,7 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
   app.onError(errorResponse);
   app.use('/v1/*', authenticateFirst(d));
   const namespaceOf = (c: Context<Env>) => c.req.query('namespace') ?? d.defaultNamespace;
+  mountDeadLetters(app, { routes: d.routeViews ?? [], auth: d.auth });
 
   app.post(
     '/v1/jobs',

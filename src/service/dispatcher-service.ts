@@ -26,6 +26,8 @@ import { ResultRecorder } from '../tracking/result-recorder.ts';
 import { loadTemplate, type JobTemplate } from '../template/index.ts';
 import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
+import type { RouteView } from '../server/dead-letters-api.ts';
+import { routeViews } from './route-views.ts';
 import { connectRedis } from '../sources/redis-connection.ts';
 import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom } from './parts.ts';
 
@@ -60,6 +62,7 @@ export class DispatcherService {
   readonly #tracker: JobTracker;
   readonly #namespaces: readonly string[];
   readonly #routes: readonly Route[];
+  readonly #routeViews: readonly RouteView[];
   readonly #jobs: JobOperations;
   /** TokenReview and SubjectAccessReview: their own pool and budget, never the creates'. */
   readonly #authClient: KubeClient;
@@ -95,6 +98,12 @@ export class DispatcherService {
     });
     this.#routes = routes;
     this.#jobs = jobs;
+    this.#routeViews = routeViews(config, routes, {
+      redis: this.#redis,
+      results: this.results,
+      jobs,
+      inFlight: (route) => this.#dispatcher.inFlightFor(route),
+    });
     this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
     this.#authClient = authClientFor(this.client, config.http.auth.reviewQps, this.metrics);
     this.#tracker = new JobTracker({
@@ -186,6 +195,7 @@ export class DispatcherService {
       defaultNamespace: this.#routes[0]?.namespace ?? this.client.namespace,
       watchedNamespaces: this.#namespaces,
       eventLimits: { ...DEFAULT_EVENT_STREAM_LIMITS, maxSubscribers: http.maxEventSubscribers },
+      routeViews: this.#routeViews,
     });
     this.#server = await listen(
       opsApp({ ready: () => this.ready(), registry: this.metrics.registry, api }),
