@@ -5,3 +5,4 @@ export { StreamDeadLetters } from './stream-place.ts';
 export { MAX_REDRIVE_ALL, RouteDeadLetters } from './route-dead-letters.ts';
 export type { DeadLetterRoute, RedriveOutcome } from './route-dead-letters.ts';
 export { deadLetterPlaceFor } from './place-for.ts';
+export { routeDeadLettersFromConfig, RouteNotFoundError } from './from-config.ts';

@@ -8,6 +8,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { runCli } from '../../src/cli/kjd.ts';
+import { capture } from '../support/capture.ts';
+import { testEnv } from '../support/env.ts';
+import { writeServeConfig } from '../support/serve.ts';
 import { accountToken, FIXED, STRICT, writeTemplate } from '../support/dead-letter-fixture.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { results, useServeFixture } from '../support/serve-fixture.ts';
@@ -179,6 +183,67 @@ describe('dead letters over HTTP', () => {
       async () => (await fx.redis.exists(`${results(p, 'stream')}${requestId}`)) || undefined,
     );
     assert.equal((await fx.jobsFor(ns.name, requestId)).length, 1);
+    await fx.stop(kjd);
+  });
+
+  test('kjd dlq list|show|delete|redrive on the same library, -o json|yaml', async () => {
+    const p = fx.prefix();
+    await writeTemplate(dir, STRICT);
+    const route = fx.listRoute(p, { template });
+    let kjd = await fx.serve(p, { routes: [route] });
+    await fx.redis.lpush(`${p}:queue`, JSON.stringify({ id: 'c1', CUSTOM_ID: 'abc' }));
+    await fx.redis.lpush(`${p}:queue`, JSON.stringify({ id: 'c2', CUSTOM_ID: 'abc' }));
+    await eventually('2 dead letters', async () =>
+      (await fx.redis.llen(`${p}:queue:dead`)) === 2 ? 1 : undefined,
+    );
+    await fx.stop(kjd);
+    const config = await writeServeConfig(dir, `${p}-cli`, {
+      instance: p,
+      results: { stream: `${p}:results`, hashPrefix: `${p}:result:` },
+      routes: [route],
+    });
+    const kjdCli = async (...args: string[]) => {
+      const r = await capture((io) =>
+        runCli(['--kubeconfig', testEnv().kubeconfigPath, ...args, '--config', config, '--route', 'list'], {
+          ...io,
+          env: {},
+        }),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const listed = JSON.parse(await kjdCli('-o', 'json', 'dlq', 'list')) as { total: number; items: Entry[] };
+    assert.equal(listed.total, 2);
+    const byId = (rid: string) => listed.items.find((e) => e.requestId === rid)?.id ?? '';
+    assert.match(
+      await kjdCli('-o', 'yaml', 'dlq', 'show', byId('c1')),
+      /requestId: c1\n[^]*code: PARAMETER_INVALID/,
+    );
+    assert.match(await kjdCli('dlq', 'list'), /c1 +PARAMETER_INVALID/);
+    await kjdCli('dlq', 'delete', byId('c2'));
+    assert.equal(await fx.redis.llen(`${p}:queue:dead`), 1);
+
+    await writeTemplate(dir, FIXED);
+    const redriven = JSON.parse(await kjdCli('-o', 'json', 'dlq', 'redrive', '--all')) as {
+      items: { requestId: string; outcome: string }[];
+    };
+    assert.deepEqual(
+      redriven.items.map((o) => [o.requestId, o.outcome]),
+      [['c1', 'requeued']],
+    );
+    kjd = await fx.serve(p, { routes: [route] });
+    await eventually(
+      'the result of c1',
+      async () => (await fx.redis.exists(`${results(p, 'list')}c1`)) || undefined,
+    );
+    await fx.redis.lpush(`${p}:queue`, JSON.stringify({ id: 'c1', CUSTOM_ID: 'NOT OK' }));
+    const [again] = await eventually('c1 dead-lettered again', async () => {
+      const items = await dead(kjd);
+      return items.length === 1 ? items : undefined;
+    });
+    assert.match(await kjdCli('dlq', 'redrive', again?.id ?? ''), /already done \(result-exists/);
+    assert.equal((await fx.jobsFor(ns.name, 'c1')).length, 1);
+    assert.equal((await fx.jobsFor(ns.name, 'c2')).length, 0);
     await fx.stop(kjd);
   });
 });
