@@ -31,6 +31,10 @@ export interface RequestEvent {
   readonly status: number;
   readonly durationMs: number;
   readonly attempts: number;
+  /** Attempts the API server answered 429 (retried ones included): its pushback. */
+  readonly throttled: number;
+  /** The last Retry-After it gave, in ms. */
+  readonly retryAfterMs?: number;
 }
 
 export interface KubeRequest {
@@ -118,6 +122,7 @@ export class KubeTransport {
     let status = 0;
     let attempt = 0;
     let refreshed = false;
+    const throttles = new Throttles();
     try {
       for (;;) {
         attempt += 1;
@@ -129,6 +134,7 @@ export class KubeTransport {
         }
         const { error } = outcome;
         status = error instanceof KubeNetworkError ? 0 : error.statusCode;
+        throttles.see(error);
         if (status === 401 && !refreshed && (await this.connection.credentials.refresh())) {
           refreshed = true;
           continue;
@@ -145,6 +151,7 @@ export class KubeTransport {
         status,
         durationMs: performance.now() - started,
         attempts: attempt,
+        ...throttles.summary(),
       });
     }
   }
@@ -235,4 +242,23 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
   for (const [k, v] of Object.entries(headers))
     if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
+}
+
+/** The 429s of one request's attempts, and the last Retry-After among them. */
+class Throttles {
+  #count = 0;
+  #retryAfterMs: number | undefined;
+
+  see(error: KubeApiError | KubeNetworkError): void {
+    if (error instanceof KubeNetworkError || error.statusCode !== 429) return;
+    this.#count += 1;
+    this.#retryAfterMs = error.retryAfterMs ?? this.#retryAfterMs;
+  }
+
+  summary(): { throttled: number; retryAfterMs?: number } {
+    return {
+      throttled: this.#count,
+      ...(this.#retryAfterMs !== undefined ? { retryAfterMs: this.#retryAfterMs } : {}),
+    };
+  }
 }

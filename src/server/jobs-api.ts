@@ -26,7 +26,13 @@ import { readItem } from './cloudevents.ts';
 import type { EarlyAuthentication } from './early-refusal.ts';
 import type { EventHub } from './event-hub.ts';
 import { mountDeadLetters, type RouteView } from './dead-letters-api.ts';
-import { DEFAULT_EVENT_STREAM_LIMITS, eventStream, type EventStreamLimits } from './event-stream.ts';
+import {
+  DEFAULT_EVENT_STREAM_LIMITS,
+  eventStream,
+  type EventStreamLimits,
+  type StatsFeed,
+} from './event-stream.ts';
+import { mountJobLogs, type LogReader } from './job-logs-api.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
 import { submit } from './submit.ts';
 
@@ -48,6 +54,10 @@ export interface JobsApiDeps {
   readonly eventLimits?: EventStreamLimits;
   /** Every route (queue and HTTP), for /v1/routes and the dead-letter endpoints. */
   readonly routeViews?: readonly RouteView[];
+  /** GET /v1/jobs/:name/logs, when given. */
+  readonly logs?: LogReader;
+  /** `event: stats` on /v1/events, when given. */
+  readonly stats?: StatsFeed;
 }
 
 type Env = { Bindings: HttpBindings; Variables: { caller: Caller } };
@@ -60,6 +70,8 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
   app.use('/v1/*', authenticateFirst(d));
   const namespaceOf = (c: Context<Env>) => c.req.query('namespace') ?? d.defaultNamespace;
   mountDeadLetters(app, { routes: d.routeViews ?? [], auth: d.auth });
+  if (d.logs !== undefined)
+    mountJobLogs(app, { auth: d.auth, logs: d.logs, defaultNamespace: d.defaultNamespace });
 
   app.post(
     '/v1/jobs',
@@ -94,7 +106,9 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
               resultError: `the results store cannot be read now: ${(err as Error).message}`,
             }),
           );
-    return c.json({ ...summary, ...read });
+    // ?full=true: the Job as the API server has it (the dashboard's YAML view), minus bookkeeping.
+    const full = c.req.query('full') === 'true' ? { job: withoutManagedFields(job) } : {};
+    return c.json({ ...summary, ...read, ...full });
   });
 
   app.get('/v1/jobs', async (c) => {
@@ -134,7 +148,7 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
         `${caller.user} may not watch jobs.batch in any namespace kjd serves (${d.watchedNamespaces.join(', ')})`,
       );
     }
-    return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS);
+    return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS, d.stats);
   });
   return app;
 }
@@ -184,10 +198,22 @@ function targetNamespace(route: Route, asked: string | undefined): string {
 function summarize(job: V1Job) {
   const s = jobState(job);
   const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+  // A route's id scope is its name unless configured otherwise: what the dashboard filters by.
+  const route = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+  const created = job.metadata?.creationTimestamp;
   return {
     name: job.metadata?.name ?? '',
     namespace: job.metadata?.namespace ?? '',
     ...(requestId !== undefined ? { requestId } : {}),
+    ...(route !== undefined ? { route } : {}),
+    ...(created !== undefined ? { createdAt: new Date(created).toISOString() } : {}),
     ...s,
   };
+}
+
+/** The Job as plain data, without metadata.managedFields (long, and of no use to a reader). */
+function withoutManagedFields(job: V1Job): V1Job {
+  const plain = JSON.parse(JSON.stringify(job)) as V1Job;
+  if (plain.metadata !== undefined) delete plain.metadata.managedFields;
+  return plain;
 }

@@ -9,8 +9,9 @@ import { KubeClient } from '../kube/client.ts';
 import { KubeNotFoundError } from '../kube/errors.ts';
 import type { JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
-import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { ANNOTATION_ID_SCOPE, ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
 import type { DispatcherMetrics } from '../metrics/metrics.ts';
+import type { Pushback } from '../metrics/pushback.ts';
 import type { JobEvent } from '../server/event-hub.ts';
 import { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 
@@ -18,6 +19,7 @@ export function kubeClientFor(
   k: ServeConfig['kubernetes'],
   env: Readonly<Record<string, string | undefined>>,
   metrics: DispatcherMetrics,
+  pushback?: Pushback,
 ): KubeClient {
   return KubeClient.connect({
     env,
@@ -32,6 +34,7 @@ export function kubeClientFor(
       connections: k.connections,
       timeoutMs: k.requestTimeoutMs,
       onRequest: (e) => {
+        pushback?.observe(e);
         metrics.apiRequests.inc({ client: 'main', resource: e.resource ?? 'other' });
         if (e.status === 0 || e.status >= 400) metrics.apiErrors.inc({ status: String(e.status) });
       },
@@ -93,6 +96,8 @@ export function cleanupFor(
 /** A Job's state change as the event stream (SSE) sends it. */
 export function jobEvent(job: V1Job, state: JobState): JobEvent {
   const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+  const route = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+  const created = job.metadata?.creationTimestamp;
   return {
     name: job.metadata?.name ?? '',
     namespace: job.metadata?.namespace ?? '',
@@ -101,6 +106,8 @@ export function jobEvent(job: V1Job, state: JobState): JobEvent {
     succeeded: state.succeeded,
     failed: state.failed,
     ...(requestId !== undefined ? { requestId } : {}),
+    ...(route !== undefined ? { route } : {}),
+    ...(created !== undefined ? { createdAt: new Date(created).toISOString() } : {}),
     ...(state.reason !== undefined ? { reason: state.reason } : {}),
   };
 }
