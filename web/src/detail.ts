@@ -33,7 +33,7 @@ let tail: AbortController | undefined;
 
 export async function openDetail(api: Api, job: JobSummary): Promise<void> {
   closeDetail();
-  const section = byId<HTMLElement>('detail');
+  const section = byId('detail');
   const body = byId<HTMLDivElement>('detail-body');
   byId<HTMLHeadingElement>('detail-title').textContent = `Job ${job.name}`;
   section.hidden = false;
@@ -56,7 +56,7 @@ export async function openDetail(api: Api, job: JobSummary): Promise<void> {
     h('h3', {}, 'Parameters (as rendered into the container)'),
     h(
       'pre',
-      {},
+      { tabindex: '0', 'aria-label': 'Parameters as rendered' },
       JSON.stringify({ command: container?.command, args: container?.args, env: container?.env }, null, 2),
     ),
     h('h3', {}, 'Conditions'),
@@ -74,7 +74,7 @@ export async function openDetail(api: Api, job: JobSummary): Promise<void> {
     h('h3', {}, 'Result'),
     h(
       'pre',
-      { id: 'result' },
+      { id: 'result', tabindex: '0', 'aria-label': 'Result' },
       full.result !== undefined
         ? JSON.stringify(full.result, null, 2)
         : (full.resultError ?? 'no result yet'),
@@ -96,10 +96,11 @@ function firstContainer(full: FullJob) {
 }
 
 async function tailLogs(api: Api, job: JobSummary, out: HTMLPreElement): Promise<void> {
-  tail = new AbortController();
+  const mine = new AbortController();
+  tail = mine;
   const path = `/v1/jobs/${encodeURIComponent(job.name)}/logs?namespace=${encodeURIComponent(job.namespace)}&follow=true`;
   try {
-    const res = await api.raw('GET', path, tail.signal);
+    const res = await api.raw('GET', path, mine.signal);
     const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
       const chunk = await reader?.read();
@@ -107,7 +108,8 @@ async function tailLogs(api: Api, job: JobSummary, out: HTMLPreElement): Promise
       out.append(chunk.value);
     }
   } catch (err) {
-    if (tail.signal.aborted) return;
+    // Closed meanwhile (`tail` may already be another Job's, or none).
+    if (mine.signal.aborted) return;
     out.append(`(no logs: ${(err as Error).message})`);
   }
 }
@@ -115,5 +117,5 @@ async function tailLogs(api: Api, job: JobSummary, out: HTMLPreElement): Promise
 export function closeDetail(): void {
   tail?.abort();
   tail = undefined;
-  byId<HTMLElement>('detail').hidden = true;
+  byId('detail').hidden = true;
 }
