@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { V1Job } from '@kubernetes/client-node';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { stringify } from 'yaml';
 import { bodyLimit } from 'hono/body-limit';
 import type { Dispatcher, Route } from '../dispatch/dispatcher.ts';
 import { jobState } from '../kube/job-status.ts';
@@ -106,9 +107,7 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
               resultError: `the results store cannot be read now: ${(err as Error).message}`,
             }),
           );
-    // ?full=true: the Job as the API server has it (the dashboard's YAML view), minus bookkeeping.
-    const full = c.req.query('full') === 'true' ? { job: withoutManagedFields(job) } : {};
-    return c.json({ ...summary, ...read, ...full });
+    return c.json({ ...summary, ...read, ...(c.req.query('full') === 'true' ? fullJob(job) : {}) });
   });
 
   app.get('/v1/jobs', async (c) => {
@@ -209,6 +208,12 @@ function summarize(job: V1Job) {
     ...(created !== undefined ? { createdAt: new Date(created).toISOString() } : {}),
     ...s,
   };
+}
+
+/** ?full=true: the Job as the API server has it (the dashboard's YAML view), minus bookkeeping. */
+function fullJob(job: V1Job): { job: V1Job; jobYaml: string } {
+  const plain = withoutManagedFields(job);
+  return { job: plain, jobYaml: stringify(plain) };
 }
 
 /** The Job as plain data, without metadata.managedFields (long, and of no use to a reader). */

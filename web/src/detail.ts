@@ -8,6 +8,7 @@ import type { JobSummary } from './store.ts';
 interface FullJob {
   readonly result?: Record<string, string>;
   readonly resultError?: string;
+  readonly jobYaml?: string;
   readonly job?: {
     metadata?: { annotations?: Record<string, string> };
     spec?: {
@@ -81,11 +82,11 @@ export async function openDetail(api: Api, job: JobSummary): Promise<void> {
     ),
     h('h3', {}, 'Logs'),
     logs,
-    h('h3', {}, 'The Job'),
+    h('h3', {}, 'The Job (YAML)'),
     h(
       'pre',
       { id: 'job-yaml', tabindex: '0', 'aria-label': 'The Job as the API server has it' },
-      JSON.stringify(full.job, null, 2),
+      full.jobYaml ?? '',
     ),
   );
   void tailLogs(api, job, logs);
