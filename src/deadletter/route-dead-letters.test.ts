@@ -61,7 +61,7 @@ function letters(entries: DeadLetterEntry[], withResult: string[], withJob: stri
         withJob.some((id) => l.jobNameFor(id) === name)
           ? Promise.resolve({})
           : Promise.reject(notFound(name)),
-    } as unknown as Pick<JobOperations, 'get'>,
+    },
   });
   return { l, requeued, entries };
 }
