@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubeNotFoundError } from '../kube/errors.ts';
-import type { JobOperations } from '../kube/jobs.ts';
 import type { DeadLetterEntry, DeadLetterPlace } from './place.ts';
 import { RouteDeadLetters } from './route-dead-letters.ts';
 
