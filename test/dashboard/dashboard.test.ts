@@ -53,10 +53,13 @@ describe('the dashboard, in chromium', () => {
     },
   ];
 
+  /** By keyboard alone: Tab reaches the token field first, Enter signs in. */
   async function signIn(page: Page, kjd: ServeProcess, token: string): Promise<void> {
     await page.goto(`${kjd.url}/ui/`);
-    await page.getByLabel('Bearer token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'token');
+    await page.keyboard.type(token);
+    await page.keyboard.press('Enter');
     await page.locator('#status', { hasText: /live|no route/ }).waitFor();
   }
   const count = (page: Page, route: string, what: string) =>
@@ -85,7 +88,6 @@ describe('the dashboard, in chromium', () => {
     const deadRow = page.locator('tr[data-dead="bad-1"]');
     await deadRow.filter({ hasText: 'PARAMETER_INVALID' }).waitFor();
     assert.match(await deadRow.innerText(), /CUSTOM_ID/);
-    await page.locator('#overview').screenshot({ path: join(images, 'dashboard-overview.png') });
     await page.locator('#dead-section').screenshot({ path: join(images, 'dashboard-dead-letters.png') });
     assert.deepEqual(await seriousViolations(page), []);
 
@@ -107,6 +109,14 @@ describe('the dashboard, in chromium', () => {
     );
     assert.equal((await fx.jobsFor(nsa.name, 'bad-1')).length, 1, 'exactly one Job for the redriven item');
     assert.equal(await fx.redis.llen(`${p}:work:dead`), 0);
+
+    // More items, so the charts have something to show (3 + bad-1 + 6 succeeded), then the overview's picture.
+    for (let i = 4; i <= 9; i++) {
+      await fx.redis.lpush(`${p}:work`, JSON.stringify({ id: `ok-${i}`, CUSTOM_ID: String(i) }));
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    await count(page, 'work', 'succeeded').filter({ hasText: /^10$/ }).waitFor({ timeout: 60_000 });
+    await page.locator('#overview').screenshot({ path: join(images, 'dashboard-overview.png') });
 
     // The Job's detail: its result and its logs.
     await row.getByRole('button').first().click();

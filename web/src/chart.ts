@@ -22,5 +22,14 @@ export function sparkline(points: readonly number[], label: string, width = 90, 
   line.setAttribute('stroke', '#0b57d0');
   line.setAttribute('stroke-width', '1.5');
   svg.append(line);
+  // One point draws no line: mark it, so a fresh chart is not blank.
+  if (points.length === 1) {
+    const dot = document.createElementNS(NS, 'circle');
+    dot.setAttribute('cx', '2');
+    dot.setAttribute('cy', String(height / 2));
+    dot.setAttribute('r', '2');
+    dot.setAttribute('fill', '#0b57d0');
+    svg.append(dot);
+  }
   return svg;
 }
