@@ -135,6 +135,13 @@ describe('the dashboard, in chromium', () => {
     assert.equal(await outsider.page.locator('tr[data-route="work"]').count(), 0);
     assert.equal(await outsider.page.locator('#jobs tr[data-job]').count(), 0);
     assert.deepEqual(await outsider.page.locator('#dead-route option').allInnerTexts(), ['other']);
+    // Where it has rights it can act: cancel a Job that would run forever.
+    await fx.redis.lpush(`${p}:other`, JSON.stringify({ id: 'forever', CUSTOM_ID: 'f', OUTCOME: 'never' }));
+    await outsider.page.getByRole('button', { name: /^Cancel / }).click({ timeout: 30_000 });
+    await outsider.page.locator('#status', { hasText: 'cancelled' }).waitFor();
+    await eventually('the cancelled Job to be gone', async () =>
+      (await fx.jobsFor(nsb.name, 'forever')).length === 0 ? true : undefined,
+    );
     assert.deepEqual(outsider.problems, [], outsider.problems.join('\n'));
     const job = (await fx.jobsFor(nsa.name, 'bad-1'))[0]?.metadata?.name ?? '';
     const refused = async (method: string, path: string) =>
