@@ -2,8 +2,12 @@
 // (?follow=true keeps it open while the container runs: the dashboard tails
 // it). Authorized as reading them from the API server directly would be:
 // `get` on `pods/log` in the Job's namespace.
+//
+// GET /v1/jobs/:name/events: the Kubernetes Events about the Job and its Pods,
+// authorized as `list` on `events` in the Job's namespace.
 import { PassThrough, Readable } from 'node:stream';
 import type { Hono } from 'hono';
+import type { JobEventRow } from '../kube/events.ts';
 import type { Authenticator, Caller } from './auth.ts';
 import { HttpError } from './http-errors.ts';
 
@@ -16,12 +20,22 @@ export interface LogReader {
   ): Promise<void>;
 }
 
+export type EventReader = (name: string, namespace: string, signal: AbortSignal) => Promise<JobEventRow[]>;
+
 type Env = { Variables: { caller: Caller } };
 
 export function mountJobLogs<E extends Env>(
   app: Hono<E>,
-  d: { auth: Authenticator; logs: LogReader; defaultNamespace: string },
+  d: { auth: Authenticator; logs: LogReader; events?: EventReader; defaultNamespace: string },
 ): void {
+  const events = d.events;
+  if (events !== undefined)
+    app.get('/v1/jobs/:name/events', async (c) => {
+      const namespace = c.req.query('namespace') ?? d.defaultNamespace;
+      await d.auth.authorize(c.get('caller'), 'list', namespace, { group: '', resource: 'events' });
+      return c.json({ items: await events(c.req.param('name'), namespace, c.req.raw.signal) });
+    });
+
   app.get('/v1/jobs/:name/logs', async (c) => {
     const namespace = c.req.query('namespace') ?? d.defaultNamespace;
     await d.auth.authorize(c.get('caller'), 'get', namespace, {

@@ -33,7 +33,7 @@ import {
   type EventStreamLimits,
   type StatsFeed,
 } from './event-stream.ts';
-import { mountJobLogs, type LogReader } from './job-logs-api.ts';
+import { mountJobLogs, type EventReader, type LogReader } from './job-logs-api.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
 import { submit } from './submit.ts';
 
@@ -57,6 +57,8 @@ export interface JobsApiDeps {
   readonly routeViews?: readonly RouteView[];
   /** GET /v1/jobs/:name/logs, when given. */
   readonly logs?: LogReader;
+  /** GET /v1/jobs/:name/events, when given (with logs). */
+  readonly jobEvents?: EventReader;
   /** `event: stats` on /v1/events, when given. */
   readonly stats?: StatsFeed;
 }
@@ -70,9 +72,7 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
   app.onError(errorResponse);
   app.use('/v1/*', authenticateFirst(d));
   const namespaceOf = (c: Context<Env>) => c.req.query('namespace') ?? d.defaultNamespace;
-  mountDeadLetters(app, { routes: d.routeViews ?? [], auth: d.auth });
-  if (d.logs !== undefined)
-    mountJobLogs(app, { auth: d.auth, logs: d.logs, defaultNamespace: d.defaultNamespace });
+  mountExtras(app, d);
 
   app.post(
     '/v1/jobs',
@@ -150,6 +150,18 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
     return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS, d.stats);
   });
   return app;
+}
+
+/** What the dashboard and `kjd dlq` use besides Jobs: routes, dead letters, a Job's logs and Events. */
+function mountExtras(app: Hono<Env>, d: JobsApiDeps): void {
+  mountDeadLetters(app, { routes: d.routeViews ?? [], auth: d.auth });
+  if (d.logs !== undefined)
+    mountJobLogs(app, {
+      auth: d.auth,
+      logs: d.logs,
+      ...(d.jobEvents !== undefined ? { events: d.jobEvents } : {}),
+      defaultNamespace: d.defaultNamespace,
+    });
 }
 
 /** Every /v1 request: its caller, decided in the request event if the server did that, else now. */

@@ -34,6 +34,7 @@ import { routeViews } from './route-views.ts';
 import { LiveStats } from './live-stats.ts';
 import { Pushback } from '../metrics/pushback.ts';
 import { streamJobLogs } from '../kube/logs.ts';
+import { jobEvents } from '../kube/events.ts';
 import { loadUiAssets, uiApp } from '../server/ui-assets.ts';
 import { connectRedis } from '../sources/redis-connection.ts';
 import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom } from './parts.ts';
@@ -211,6 +212,7 @@ export class DispatcherService {
       routeViews: this.#routeViews,
       logs: (name, namespace, out, options) =>
         streamJobLogs(this.client, this.#jobs, name, out as Writable, { namespace, ...options }),
+      jobEvents: (name, namespace, signal) => jobEvents(this.client, this.#jobs, name, namespace, signal),
       stats: { read: (namespaces) => this.#live.snapshot(namespaces), everyMs: LIVE_STATS_EVERY_MS },
     });
     const ui = uiApp(await loadUiAssets());

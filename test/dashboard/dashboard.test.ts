@@ -122,6 +122,7 @@ describe('the dashboard, in chromium', () => {
     await row.getByRole('button').first().click();
     await page.locator('#result', { hasText: 'Succeeded' }).waitFor();
     await page.locator('#logs', { hasText: 'kwok: done' }).waitFor({ timeout: 30_000 });
+    await page.locator('#events', { hasText: 'SuccessfulCreate' }).waitFor();
     await page.locator('#detail').screenshot({ path: join(images, 'dashboard-job-detail.png') });
     assert.deepEqual(await seriousViolations(page), []);
     await page.getByRole('button', { name: 'Close' }).click();
@@ -152,6 +153,7 @@ describe('the dashboard, in chromium', () => {
     assert.equal(await refused('GET', `/v1/jobs?namespace=${nsa.name}`), 403);
     assert.equal(await refused('GET', `/v1/jobs/${job}?namespace=${nsa.name}`), 403);
     assert.equal(await refused('GET', `/v1/jobs/${job}/logs?namespace=${nsa.name}`), 403);
+    assert.equal(await refused('GET', `/v1/jobs/${job}/events?namespace=${nsa.name}`), 403);
     assert.equal(await refused('DELETE', `/v1/jobs/${job}?namespace=${nsa.name}`), 403);
     assert.equal((await fx.jobsFor(nsa.name, 'bad-1')).length, 1);
     await fx.stop(kjd);

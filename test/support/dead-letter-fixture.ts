@@ -39,7 +39,7 @@ spec:
   return file;
 }
 
-/** A ServiceAccount token in `namespace` with these verbs on Jobs (and pods/log get when `logs`). */
+/** A ServiceAccount token in `namespace` with these verbs on Jobs (and reading pods, their logs and events when `logs`). */
 export async function accountToken(
   namespace: string,
   name: string,
@@ -50,7 +50,9 @@ export async function accountToken(
   if (verbs.length > 0)
     await grantRole(namespace, name, [
       { apiGroups: ['batch'], resources: ['jobs'], verbs },
-      ...(logs ? [{ apiGroups: [''], resources: ['pods/log', 'pods'], verbs: ['get', 'list'] }] : []),
+      ...(logs
+        ? [{ apiGroups: [''], resources: ['pods/log', 'pods', 'events'], verbs: ['get', 'list'] }]
+        : []),
     ]);
   return serviceAccountToken(namespace, name);
 }

@@ -42,6 +42,7 @@ export async function openDetail(api: Api, job: JobSummary): Promise<void> {
   const q = `namespace=${encodeURIComponent(job.namespace)}`;
   const full = await api.json<FullJob>('GET', `/v1/jobs/${encodeURIComponent(job.name)}?${q}&full=true`);
   const container = firstContainer(full);
+  const events = h('ul', { id: 'events' }, h('li', {}, 'loading…'));
   const logs = h('pre', { id: 'logs', tabindex: '0', 'aria-label': 'Container logs' }, '');
   body.replaceChildren(
     h(
@@ -72,6 +73,8 @@ export async function openDetail(api: Api, job: JobSummary): Promise<void> {
         ),
       ),
     ),
+    h('h3', {}, 'Events'),
+    events,
     h('h3', {}, 'Result'),
     h(
       'pre',
@@ -90,6 +93,37 @@ export async function openDetail(api: Api, job: JobSummary): Promise<void> {
     ),
   );
   void tailLogs(api, job, logs);
+  void listEvents(api, job, q, events);
+}
+
+interface EventRow {
+  readonly object: string;
+  readonly type: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly count: number;
+  readonly lastSeen: string;
+}
+
+async function listEvents(api: Api, job: JobSummary, q: string, out: HTMLUListElement): Promise<void> {
+  try {
+    const { items } = await api.json<{ items: EventRow[] }>(
+      'GET',
+      `/v1/jobs/${encodeURIComponent(job.name)}/events?${q}`,
+    );
+    out.replaceChildren(
+      ...(items.length === 0 ? [h('li', {}, 'none')] : []),
+      ...items.map((e) =>
+        h(
+          'li',
+          {},
+          `${e.lastSeen} ${e.object} ${e.type} ${e.reason}: ${e.message}${e.count > 1 ? ` (×${e.count})` : ''}`,
+        ),
+      ),
+    );
+  } catch (err) {
+    out.replaceChildren(h('li', {}, `(no events: ${(err as Error).message})`));
+  }
 }
 
 function firstContainer(full: FullJob) {
