@@ -35,13 +35,17 @@ COPY package.json package-lock.json ./
 RUN node /opt/npm/bin/npm-cli.js ci --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY web ./web
 COPY bin ./bin
 # The final root filesystem, in /rootfs: the compiled app and bin, production
 # dependencies only (less type declarations and source maps, ~50 MB that Node
 # never loads), Node, and each shared library `ldd` says Node loads (with the
 # dynamic loader at its ELF path). Plus the few files glibc reads: the users
 # (kjd is 10001) and files-then-DNS host lookup.
+# The dashboard (web/, served at /ui) as `npm run build` makes it: tsc, then its page and stylesheet beside.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && node node_modules/typescript/bin/tsc -p web/tsconfig.json \
+ && cp web/index.html web/style.css dist/web/ \
  && mkdir -p /rootfs/app /rootfs/usr/local/bin /rootfs/etc /rootfs/tmp \
  && cp package.json package-lock.json /rootfs/app/ \
  && cp -r dist bin /rootfs/app/ \

@@ -157,6 +157,7 @@ async function main(): Promise<number> {
       recreate: { type: 'boolean', default: false },
       'no-real-node': { type: 'boolean', default: false },
       real: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
     },
   });
   switch (positionals[0]) {
@@ -167,10 +168,10 @@ async function main(): Promise<number> {
       await down();
       return 0;
     case 'demo':
-      return runDemo(log, { real: values.real });
+      return runDemo(log, { real: values.real, keep: values.keep });
     default:
       console.error(
-        'usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo [--real]',
+        'usage: node harness/cli.ts up [--nodes N] [--recreate] [--no-real-node] | down | demo [--real] [--keep]',
       );
       return 2;
   }

@@ -9,6 +9,7 @@
 // (containerd + runc + a kubelet; root needed): real containers of the worker
 // image, whose own output, exit code and termination message are shown.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,10 @@ const REAL_LIST_ITEMS = [
 const HTTP_ITEM = { id: 'order-6', CUSTOM_ID: '6' };
 const GOOD = ['order-1', 'order-2', 'order-3', 'order-6'];
 
-export async function runDemo(log: (m: string) => void, options: { real?: boolean } = {}): Promise<number> {
+export async function runDemo(
+  log: (m: string) => void,
+  options: { real?: boolean; keep?: boolean } = {},
+): Promise<number> {
   const started = Date.now();
   const real = options.real === true;
   const dir = await mkdtemp(join(tmpdir(), 'kjd-demo-'));
@@ -50,30 +54,15 @@ export async function runDemo(log: (m: string) => void, options: { real?: boolea
   const redis = await startLocalRedis({ dir: join(dir, 'redis') });
   const client = new Redis(redis.url);
   const [port = 0] = await freePorts(1);
-  const config = join(dir, 'kjd.yaml');
-  await writeFile(
-    config,
-    stringify({
-      kubernetes: { kubeconfig: cluster.kubeconfigPath, namespace: 'default' },
-      redis: { url: redis.url },
-      http: { listen: `127.0.0.1:${port}`, auth: { mode: 'none' } },
-      routes: [
-        {
-          name: 'orders',
-          template,
-          source: { type: 'redis-list', key: QUEUE },
-          idScope: 'orders',
-        },
-        {
-          name: 'api',
-          template,
-          source: { type: 'http' },
-          // One id space with the list: order-6 sent either way makes one Job.
-          idScope: 'orders',
-        },
-      ],
-    }),
-  );
+  // A static token for the API and the dashboard: the demo's cluster is its own, so every right is fine here.
+  const token = randomBytes(18).toString('base64url');
+  const config = await writeDemoConfig(dir, {
+    kubeconfig: cluster.kubeconfigPath,
+    redisUrl: redis.url,
+    port,
+    template,
+    token,
+  });
   const serve = spawn(
     process.execPath,
     [join(repoRoot, 'bin', 'kjd.mjs'), 'serve', '--config', config, '--log-level', 'warn'],
@@ -90,7 +79,7 @@ export async function runDemo(log: (m: string) => void, options: { real?: boolea
     const res = await fetch(`${url}/v1/jobs`, {
       method: 'POST',
       body: JSON.stringify(HTTP_ITEM),
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     });
     log(`POST /v1/jobs -> ${res.status} ${await res.text()}`);
     const results = await waitResults(client, 60_000);
@@ -108,6 +97,8 @@ export async function runDemo(log: (m: string) => void, options: { real?: boolea
       `demo${real ? ' (real node)' : ''}: items sent ${items.length + 1}, Jobs Complete ${count('Succeeded')}, Failed ${count('Failed')}, ` +
         `dead-lettered ${dead.length} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
+    console.log(`dashboard: ${url}/ui/  token: ${token}`);
+    if (options.keep === true) await untilInterrupted();
     return count('Succeeded') + count('Failed') + dead.length === items.length + 1 ? 0 : 1;
   } finally {
     serve.kill('SIGTERM');
@@ -117,6 +108,48 @@ export async function runDemo(log: (m: string) => void, options: { real?: boolea
     await cluster.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** --keep: kjd serve, the cluster and Redis stay up for the dashboard until Ctrl-C. */
+async function untilInterrupted(): Promise<void> {
+  console.log('kjd serve keeps running (--keep); Ctrl-C stops everything');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => {
+      resolve();
+    });
+  });
+}
+
+/** kjd serve's config for the demo: the list route and the HTTP route share one id space. */
+async function writeDemoConfig(
+  dir: string,
+  o: { kubeconfig: string; redisUrl: string; port: number; template: string; token: string },
+): Promise<string> {
+  const config = join(dir, 'kjd.yaml');
+  await writeFile(
+    config,
+    stringify({
+      kubernetes: { kubeconfig: o.kubeconfig, namespace: 'default' },
+      redis: { url: o.redisUrl },
+      http: { listen: `127.0.0.1:${o.port}`, auth: { mode: 'static', tokens: [o.token] } },
+      routes: [
+        {
+          name: 'orders',
+          template: o.template,
+          source: { type: 'redis-list', key: QUEUE },
+          idScope: 'orders',
+        },
+        {
+          name: 'api',
+          template: o.template,
+          source: { type: 'http' },
+          // One id space with the list: order-6 sent either way makes one Job.
+          idScope: 'orders',
+        },
+      ],
+    }),
+  );
+  return config;
 }
 
 async function demoCluster(real: boolean, log: (m: string) => void) {

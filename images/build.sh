@@ -60,7 +60,7 @@ main() {
   base_key="$(key "recipe $RECIPE" "suite $DEBIAN_SUITE" "$(mmdebstrap --version)")"
   worker_key="$(key "recipe $RECIPE" "base $base_key" "$(hash_files images/worker)")"
   kjd_key="$(key "recipe $RECIPE" "base $base_key" "node $NODE_VERSION" "npm $NPM_VERSION" \
-    "$(hash_files Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json src bin)")"
+    "$(hash_files Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json src web bin)")"
 
   # The other engineer's node waits for pause and the worker: they go first.
   fresh pause "$(key "recipe $RECIPE" "catatonit $catatonit_sum")" || build_pause

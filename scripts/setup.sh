@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for kjd's demo and tests, idempotently:
 #   - Debian packages: redis-server (the test Redis), openssl (the test PKI),
-#     wrk (the flood benchmark's load)
+#     wrk (the flood benchmark's load), chromium (the dashboard's browser tests)
 #   - npm packages (npm ci), including the Node 24 binary from the `node` package
 #   - Python's `kubernetes` client in a venv (the seed-001-style peer)
 #   - the local control plane and helm, built from upstream Go modules into
@@ -17,6 +17,7 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v wrk >/dev/null || missing+=(wrk) # bench:flood's bogus-token load, from a process of its own
+command -v chromium >/dev/null || missing+=(chromium) # the dashboard's browser tests (playwright-core drives it)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   step "apt-get install ${missing[*]}"

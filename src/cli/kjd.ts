@@ -7,6 +7,7 @@ import { isKjdError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerDelete } from './commands/delete.ts';
+import { registerDlq } from './commands/dlq.ts';
 import { registerGet } from './commands/get.ts';
 import { registerLaunch } from './commands/launch.ts';
 import { registerList } from './commands/list.ts';
@@ -54,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
     registerDelete,
     registerCheck,
     registerServe,
+    registerDlq,
   ]) {
     register(program, ctx);
   }

@@ -77,6 +77,8 @@ export class Dispatcher {
   readonly #intake = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #gates = new Map<string, RouteGate>();
+  /** Items being turned into Jobs now, per route (for the dashboard and /v1/routes). */
+  readonly #inFlightByRoute = new Map<string, number>();
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | undefined;
 
@@ -86,6 +88,15 @@ export class Dispatcher {
 
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** Items of one route being turned into Jobs now. */
+  inFlightFor(route: string): number {
+    return this.#inFlightByRoute.get(route) ?? 0;
+  }
+
+  #count(route: string, by: 1 | -1): void {
+    this.#inFlightByRoute.set(route, (this.#inFlightByRoute.get(route) ?? 0) + by);
   }
 
   /** Routes held back now, with why (for /readyz, logs and metrics). */
@@ -168,7 +179,11 @@ export class Dispatcher {
       () => undefined,
     );
     this.#inFlight.add(slot);
-    void slot.finally(() => this.#inFlight.delete(slot));
+    this.#count(route.name, 1);
+    void slot.finally(() => {
+      this.#inFlight.delete(slot);
+      this.#count(route.name, -1);
+    });
     const outcome = await task;
     if (outcome.kind === 'created') {
       this.#d.onCreated?.(outcome.job);
@@ -262,8 +277,10 @@ export class Dispatcher {
 
   #begin(route: Route, source: WorkSource, item: WorkItem, log: Logger): void {
     this.#d.metrics.itemsReceived.inc({ route: route.name });
+    this.#count(route.name, 1);
     const task = this.#process(route, source, item, log.child({ requestId: item.requestId })).finally(() => {
       this.#inFlight.delete(task);
+      this.#count(route.name, -1);
       this.#d.metrics.inFlight.set(this.#inFlight.size);
     });
     this.#inFlight.add(task);

@@ -40,6 +40,10 @@ export interface RequestEvent {
   /** APF's classification of the last answer (X-Kubernetes-PF-PriorityLevel-UID), when the server sent it. */
   readonly priorityLevelUid?: string;
   readonly flowSchemaUid?: string;
+  /** Attempts the API server answered 429 (retried ones included): its pushback. */
+  readonly throttled: number;
+  /** The last Retry-After it gave, in ms. */
+  readonly retryAfterMs?: number;
 }
 
 export interface KubeRequest {
@@ -131,6 +135,7 @@ export class KubeTransport {
     let attempt = 0;
     let refreshed = false;
     let apf: Apf = {};
+    const throttles = new Throttles();
     try {
       for (;;) {
         attempt += 1;
@@ -140,6 +145,7 @@ export class KubeTransport {
         status = statusOf(outcome);
         if ('response' in outcome) return outcome.response;
         const { error } = outcome;
+        throttles.see(error);
         if (status === 401 && !refreshed && (await this.connection.credentials.refresh())) {
           refreshed = true;
           continue;
@@ -157,6 +163,7 @@ export class KubeTransport {
         durationMs: performance.now() - started,
         attempts: attempt,
         ...apf,
+        ...throttles.summary(),
       });
     }
   }
@@ -283,4 +290,23 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
   for (const [k, v] of Object.entries(headers))
     if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
+}
+
+/** The 429s of one request's attempts, and the last Retry-After among them. */
+class Throttles {
+  #count = 0;
+  #retryAfterMs: number | undefined;
+
+  see(error: KubeApiError | KubeNetworkError): void {
+    if (error instanceof KubeNetworkError || error.statusCode !== 429) return;
+    this.#count += 1;
+    this.#retryAfterMs = error.retryAfterMs ?? this.#retryAfterMs;
+  }
+
+  summary(): { throttled: number; retryAfterMs?: number } {
+    return {
+      throttled: this.#count,
+      ...(this.#retryAfterMs !== undefined ? { retryAfterMs: this.#retryAfterMs } : {}),
+    };
+  }
 }

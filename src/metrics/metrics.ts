@@ -83,7 +83,7 @@ export class DispatcherMetrics {
     );
     this.apiThrottled = counter(
       'kjd_api_throttled_total',
-      'Requests the API server answered 429, by the APF priority level it put them in (X-Kubernetes-PF-PriorityLevel-UID; "" if not sent)',
+      'Attempts the API server answered 429 (retried ones included), by the APF priority level it put them in (X-Kubernetes-PF-PriorityLevel-UID; "" if not sent)',
       ['priority_level_uid'],
     );
     this.pacingLimit = new Gauge({

@@ -48,6 +48,15 @@ export interface Caller {
 
 export type JobVerb = 'create' | 'get' | 'list' | 'watch' | 'delete';
 
+/** What a request acts on: Jobs unless said otherwise (a Job's logs are `pods/log`). */
+export interface Resource {
+  readonly group: string;
+  readonly resource: string;
+  readonly subresource?: string;
+}
+
+const JOBS: Resource = { group: 'batch', resource: 'jobs' };
+
 export interface AuthenticatorOptions {
   readonly settings: AuthSettings;
   /** For TokenReview and SubjectAccessReview only: give it its own transport and limit. */
@@ -121,24 +130,35 @@ export class Authenticator {
   }
 
   /** Whether `caller` may `verb` Jobs in `namespace`, as RBAC decides. */
-  async allowed(caller: Caller, verb: JobVerb, namespace: string): Promise<boolean> {
+  async allowed(caller: Caller, verb: JobVerb, namespace: string, on: Resource = JOBS): Promise<boolean> {
     if (caller.unrestricted) return true;
-    const key = [caller.user, caller.uid ?? '', (caller.groups ?? []).join(','), verb, namespace].join('|');
+    const key = [
+      caller.user,
+      caller.uid ?? '',
+      (caller.groups ?? []).join(','),
+      verb,
+      namespace,
+      on.group,
+      on.resource,
+      on.subresource ?? '',
+    ].join('|');
     return this.#decisions.getOrLoad(key, async () => ({
-      value: await this.#access(caller, verb, namespace),
+      value: await this.#access(caller, verb, namespace, on),
       ttlMs: DECISION_TTL_MS,
     }));
   }
 
   /** As allowed(), but a refusal is a 403 that names the rule to add. */
-  async authorize(caller: Caller, verb: JobVerb, namespace: string): Promise<void> {
-    if (await this.allowed(caller, verb, namespace)) return;
+  async authorize(caller: Caller, verb: JobVerb, namespace: string, on: Resource = JOBS): Promise<void> {
+    if (await this.allowed(caller, verb, namespace, on)) return;
+    const resource = on.subresource === undefined ? on.resource : `${on.resource}/${on.subresource}`;
+    const named = on.group === '' ? resource : `${resource}.${on.group}`;
     throw new HttpError(
       403,
       'FORBIDDEN',
-      `${caller.user} may not ${verb} jobs.batch in namespace "${namespace}". ` +
+      `${caller.user} may not ${verb} ${named} in namespace "${namespace}". ` +
         `Add this rule to a Role in "${namespace}" bound to ${caller.user}: ` +
-        `{apiGroups: ["batch"], resources: ["jobs"], verbs: ["${verb}"]}`,
+        `{apiGroups: ["${on.group}"], resources: ["${resource}"], verbs: ["${verb}"]}`,
     );
   }
 
@@ -159,7 +179,7 @@ export class Authenticator {
     };
   }
 
-  async #access(caller: Caller, verb: JobVerb, namespace: string): Promise<boolean> {
+  async #access(caller: Caller, verb: JobVerb, namespace: string, on: Resource): Promise<boolean> {
     const sar = await this.#call<V1SubjectAccessReview>(
       '/apis/authorization.k8s.io/v1/subjectaccessreviews',
       {
@@ -170,7 +190,13 @@ export class Authenticator {
           ...(caller.groups !== undefined ? { groups: caller.groups } : {}),
           ...(caller.uid !== undefined ? { uid: caller.uid } : {}),
           ...(caller.extra !== undefined ? { extra: caller.extra } : {}),
-          resourceAttributes: { namespace, verb, group: 'batch', resource: 'jobs' },
+          resourceAttributes: {
+            namespace,
+            verb,
+            group: on.group,
+            resource: on.resource,
+            ...(on.subresource !== undefined ? { subresource: on.subresource } : {}),
+          },
         },
       },
     );

@@ -4,6 +4,9 @@ export interface JobEvent {
   readonly name: string;
   readonly namespace: string;
   readonly requestId?: string;
+  /** The route's id scope (its name unless configured otherwise). */
+  readonly route?: string;
+  readonly createdAt?: string;
   readonly phase: string;
   readonly reason?: string;
   readonly active: number;

@@ -6,7 +6,7 @@
 // proxies and clients can tell a quiet stream from a dead one.
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { EventHub, JobEvent } from './event-hub.ts';
+import type { EventHub } from './event-hub.ts';
 import { HttpError } from './http-errors.ts';
 
 export interface EventStreamLimits {
@@ -24,11 +24,18 @@ export const DEFAULT_EVENT_STREAM_LIMITS: EventStreamLimits = {
   heartbeatMs: 15_000,
 };
 
+/** Sent as `event: stats` every `everyMs` (the dashboard's counts and rates), when given. */
+export interface StatsFeed {
+  readonly read: (namespaces: ReadonlySet<string>) => Promise<unknown>;
+  readonly everyMs: number;
+}
+
 export function eventStream(
   c: Context,
   events: EventHub,
   namespaces: ReadonlySet<string>,
   limits: EventStreamLimits,
+  stats?: StatsFeed,
 ): Response {
   if (events.subscribers >= limits.maxSubscribers)
     throw new HttpError(
@@ -39,16 +46,28 @@ export function eventStream(
     );
   return streamSSE(c, async (stream) => {
     let id = 0;
-    const queue: JobEvent[] = [];
+    const queue: { readonly event: 'job' | 'stats'; readonly data: unknown }[] = [];
     let overflowed = false;
     let wake: (() => void) | undefined;
     const isOverflowed = () => overflowed;
     const unsubscribe = events.subscribe((e) => {
       if (!namespaces.has(e.namespace) || overflowed) return;
       if (queue.length >= limits.maxBuffered) overflowed = true;
-      else queue.push(e);
+      else queue.push({ event: 'job', data: e });
       wake?.();
     });
+    // Stats are pushed, not polled by the page: one read per interval per subscriber.
+    const pushStats = () =>
+      void stats?.read(namespaces).then(
+        (data) => {
+          if (stream.aborted) return;
+          queue.push({ event: 'stats', data });
+          wake?.();
+        },
+        () => undefined,
+      );
+    const statsTimer = stats === undefined ? undefined : setInterval(pushStats, stats.everyMs);
+    pushStats();
     stream.onAbort(() => {
       unsubscribe();
       wake?.();
@@ -59,7 +78,7 @@ export function eventStream(
       await stream.write(`: subscribed to ${[...namespaces].join(', ')}\n\n`);
       while (open()) {
         for (let e = queue.shift(); e !== undefined && open(); e = queue.shift())
-          await stream.writeSSE({ event: 'job', id: String(++id), data: JSON.stringify(e) });
+          await stream.writeSSE({ event: e.event, id: String(++id), data: JSON.stringify(e.data) });
         if (isOverflowed()) {
           await stream.writeSSE({
             event: 'overflow',
@@ -73,6 +92,7 @@ export function eventStream(
         if (heartbeat && open()) await stream.write(': heartbeat\n\n');
       }
     } finally {
+      clearInterval(statsTimer);
       unsubscribe();
     }
   });

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { V1Job } from '@kubernetes/client-node';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { stringify } from 'yaml';
 import { bodyLimit } from 'hono/body-limit';
 import type { Dispatcher, Route } from '../dispatch/dispatcher.ts';
 import { jobState } from '../kube/job-status.ts';
@@ -25,7 +26,14 @@ import type { Authenticator, Caller } from './auth.ts';
 import { readItem } from './cloudevents.ts';
 import type { EarlyAuthentication } from './early-refusal.ts';
 import type { EventHub } from './event-hub.ts';
-import { DEFAULT_EVENT_STREAM_LIMITS, eventStream, type EventStreamLimits } from './event-stream.ts';
+import { mountDeadLetters, type RouteView } from './dead-letters-api.ts';
+import {
+  DEFAULT_EVENT_STREAM_LIMITS,
+  eventStream,
+  type EventStreamLimits,
+  type StatsFeed,
+} from './event-stream.ts';
+import { mountJobLogs, type EventReader, type LogReader } from './job-logs-api.ts';
 import { errorResponse, HttpError } from './http-errors.ts';
 import { submit } from './submit.ts';
 
@@ -45,6 +53,14 @@ export interface JobsApiDeps {
   /** Every namespace kjd tracks Jobs in: what /v1/events can show. */
   readonly watchedNamespaces: readonly string[];
   readonly eventLimits?: EventStreamLimits;
+  /** Every route (queue and HTTP), for /v1/routes and the dead-letter endpoints. */
+  readonly routeViews?: readonly RouteView[];
+  /** GET /v1/jobs/:name/logs, when given. */
+  readonly logs?: LogReader;
+  /** GET /v1/jobs/:name/events, when given (with logs). */
+  readonly jobEvents?: EventReader;
+  /** `event: stats` on /v1/events, when given. */
+  readonly stats?: StatsFeed;
 }
 
 type Env = { Bindings: HttpBindings; Variables: { caller: Caller } };
@@ -56,6 +72,7 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
   app.onError(errorResponse);
   app.use('/v1/*', authenticateFirst(d));
   const namespaceOf = (c: Context<Env>) => c.req.query('namespace') ?? d.defaultNamespace;
+  mountExtras(app, d);
 
   app.post(
     '/v1/jobs',
@@ -90,7 +107,7 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
               resultError: `the results store cannot be read now: ${(err as Error).message}`,
             }),
           );
-    return c.json({ ...summary, ...read });
+    return c.json({ ...summary, ...read, ...(c.req.query('full') === 'true' ? fullJob(job) : {}) });
   });
 
   app.get('/v1/jobs', async (c) => {
@@ -130,9 +147,21 @@ export function jobsApi(d: JobsApiDeps): Hono<Env> {
         `${caller.user} may not watch jobs.batch in any namespace kjd serves (${d.watchedNamespaces.join(', ')})`,
       );
     }
-    return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS);
+    return eventStream(c, d.events, visible, d.eventLimits ?? DEFAULT_EVENT_STREAM_LIMITS, d.stats);
   });
   return app;
+}
+
+/** What the dashboard and `kjd dlq` use besides Jobs: routes, dead letters, a Job's logs and Events. */
+function mountExtras(app: Hono<Env>, d: JobsApiDeps): void {
+  mountDeadLetters(app, { routes: d.routeViews ?? [], auth: d.auth });
+  if (d.logs !== undefined)
+    mountJobLogs(app, {
+      auth: d.auth,
+      logs: d.logs,
+      ...(d.jobEvents !== undefined ? { events: d.jobEvents } : {}),
+      defaultNamespace: d.defaultNamespace,
+    });
 }
 
 /** Every /v1 request: its caller, decided in the request event if the server did that, else now. */
@@ -180,10 +209,28 @@ function targetNamespace(route: Route, asked: string | undefined): string {
 function summarize(job: V1Job) {
   const s = jobState(job);
   const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+  // A route's id scope is its name unless configured otherwise: what the dashboard filters by.
+  const route = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+  const created = job.metadata?.creationTimestamp;
   return {
     name: job.metadata?.name ?? '',
     namespace: job.metadata?.namespace ?? '',
     ...(requestId !== undefined ? { requestId } : {}),
+    ...(route !== undefined ? { route } : {}),
+    ...(created !== undefined ? { createdAt: new Date(created).toISOString() } : {}),
     ...s,
   };
+}
+
+/** ?full=true: the Job as the API server has it (the dashboard's YAML view), minus bookkeeping. */
+function fullJob(job: V1Job): { job: V1Job; jobYaml: string } {
+  const plain = withoutManagedFields(job);
+  return { job: plain, jobYaml: stringify(plain) };
+}
+
+/** The Job as plain data, without metadata.managedFields (long, and of no use to a reader). */
+function withoutManagedFields(job: V1Job): V1Job {
+  const plain = JSON.parse(JSON.stringify(job)) as V1Job;
+  if (plain.metadata !== undefined) delete plain.metadata.managedFields;
+  return plain;
 }

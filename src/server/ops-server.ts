@@ -20,8 +20,11 @@ export function opsApp<ApiEnv extends Env>(deps: {
   ready: () => ReadyReport;
   registry: Registry;
   api?: Hono<ApiEnv>;
+  /** The dashboard's files at /ui. */
+  ui?: Hono;
 }): Hono {
   const app = new Hono();
+  if (deps.ui !== undefined) app.route('/', deps.ui);
   if (deps.api !== undefined) app.route('/', deps.api);
   app.get('/healthz', (c) => c.text('ok\n'));
   app.get('/readyz', (c) => {

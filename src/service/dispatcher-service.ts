@@ -4,6 +4,9 @@
 // starts; stop() is ordered (intake -> creates in flight -> tracker -> Redis
 // -> HTTP -> API pool), each step isolated, idempotent. No signal handlers:
 // those belong to the process entry (`kjd serve`).
+import type { Writable } from 'node:stream';
+import type { V1Job } from '@kubernetes/client-node';
+import type { JobState } from '../kube/job-status.ts';
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
@@ -13,20 +16,30 @@ import { Authenticator } from '../server/auth.ts';
 import { earlyAuthentication } from '../server/early-refusal.ts';
 import { DEFAULT_EVENT_STREAM_LIMITS } from '../server/event-stream.ts';
 import { JobOperations } from '../kube/jobs.ts';
-import { FINALIZER_RESULT, LABEL_INSTANCE } from '../kube/labels.ts';
+import { ANNOTATION_ID_SCOPE, FINALIZER_RESULT, LABEL_INSTANCE } from '../kube/labels.ts';
 import { DispatcherMetrics } from '../metrics/metrics.ts';
 import { EventHub } from '../server/event-hub.ts';
 import { jobsApi } from '../server/jobs-api.ts';
 import { listen, opsApp, type OpsServer, type ReadyReport } from '../server/ops-server.ts';
 import { JobTracker } from '../tracking/job-tracker.ts';
-import { RedisResults } from '../tracking/results.ts';
+import type { RedisResults } from '../tracking/results.ts';
 import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import { ResultRecorder } from '../tracking/result-recorder.ts';
 import { loadTemplate, type JobTemplate } from '../template/index.ts';
 import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
-import { connectRedis, layoutFor, type RedisClient } from '../sources/redis-connection.ts';
-import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom } from './parts.ts';
+import { connectRedis, type RedisClient } from '../sources/redis-connection.ts';
+import type { RouteView } from '../server/dead-letters-api.ts';
+import { routeViews } from './route-views.ts';
+import { LiveStats } from './live-stats.ts';
+import { Pushback } from '../metrics/pushback.ts';
+import { streamJobLogs } from '../kube/logs.ts';
+import { jobEvents } from '../kube/events.ts';
+import { loadUiAssets, uiApp } from '../server/ui-assets.ts';
+import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom, resultsFor } from './parts.ts';
+
+/** How often /v1/events sends the dashboard's counts and rates. */
+const LIVE_STATS_EVERY_MS = 2000;
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -59,6 +72,9 @@ export class DispatcherService {
   readonly #tracker: JobTracker;
   readonly #namespaces: readonly string[];
   readonly #routes: readonly Route[];
+  readonly #routeViews: readonly RouteView[];
+  readonly #pushback: Pushback;
+  readonly #live: LiveStats;
   readonly #jobs: JobOperations;
   /** TokenReview and SubjectAccessReview: their own pool and budget, never the creates'. */
   readonly #authClient: KubeClient;
@@ -82,15 +98,10 @@ export class DispatcherService {
     this.#config = config;
     this.#log = deps.logger;
     this.replicaId = replicaIdFrom(deps.env, deps.replicaId);
-    this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics);
+    this.#pushback = new Pushback();
+    this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics, this.#pushback);
     this.#redis = connectRedis(config.redis, 'commands');
-    const { waitForReplicas } = config.redis;
-    this.results = new RedisResults({
-      redis: this.#redis,
-      layout: layoutFor(config.redis),
-      ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
-      ...config.results,
-    });
+    this.results = resultsFor(config, this.#redis);
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
     const routes = buildRoutes(config, templates, this.client.namespace, (r) => {
@@ -100,6 +111,13 @@ export class DispatcherService {
     });
     this.#routes = routes;
     this.#jobs = jobs;
+    this.#routeViews = routeViews(config, routes, {
+      redis: this.#redis,
+      results: this.results,
+      jobs,
+      inFlight: (route) => this.#dispatcher.inFlightFor(route),
+    });
+    this.#live = new LiveStats(this.#routeViews, this.metrics, this.#pushback);
     this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
     this.#authClient = authClientFor(this.client, config.http.auth.reviewQps, this.metrics);
     this.#tracker = new JobTracker({
@@ -110,8 +128,7 @@ export class DispatcherService {
       instance: config.instance,
       watchIdleMs: config.kubernetes.watchIdleSeconds * 1000,
       onFinished: (job, state) => {
-        this.metrics.jobsFinished.inc({ result: state.phase });
-        this.#recorder.finished(job, state);
+        this.#finished(job, state);
       },
       onVanished: (ref) => {
         this.metrics.jobsFinished.inc({ result: 'Deleted' });
@@ -191,9 +208,15 @@ export class DispatcherService {
       defaultNamespace: this.#routes[0]?.namespace ?? this.client.namespace,
       watchedNamespaces: this.#namespaces,
       eventLimits: { ...DEFAULT_EVENT_STREAM_LIMITS, maxSubscribers: http.maxEventSubscribers },
+      routeViews: this.#routeViews,
+      logs: (name, namespace, out, options) =>
+        streamJobLogs(this.client, this.#jobs, name, out as Writable, { namespace, ...options }),
+      jobEvents: (name, namespace, signal) => jobEvents(this.client, this.#jobs, name, namespace, signal),
+      stats: { read: (namespaces) => this.#live.snapshot(namespaces), everyMs: LIVE_STATS_EVERY_MS },
     });
+    const ui = uiApp(await loadUiAssets());
     this.#server = await listen(
-      opsApp({ ready: () => this.ready(), registry: this.metrics.registry, api }),
+      opsApp({ ready: () => this.ready(), registry: this.metrics.registry, api, ui }),
       this.#config.http.listen,
       (req, res) => early.handle(req, res),
     );
@@ -203,6 +226,21 @@ export class DispatcherService {
     this.#depthTimer = setInterval(() => void this.#sampleDepth(), 5000);
     this.#depthTimer.unref();
     this.#transition('running');
+  }
+
+  #finished(job: V1Job, state: JobState): void {
+    this.metrics.jobsFinished.inc({ result: state.phase });
+    this.#recordRunTime(job, state.completionTime);
+    this.#recorder.finished(job, state);
+  }
+
+  /** Created -> finished, per route, for the dashboard's latency chart. */
+  #recordRunTime(job: V1Job, completionTime: string | undefined): void {
+    const route = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+    const created = job.metadata?.creationTimestamp;
+    if (route === undefined || created === undefined) return;
+    const end = completionTime === undefined ? Date.now() : Date.parse(completionTime);
+    this.#live.finished(route, Math.max(0, end - new Date(created).getTime()) / 1000);
   }
 
   async #checkPermissions(): Promise<void> {

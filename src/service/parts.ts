@@ -11,17 +11,26 @@ import { AdaptiveLimit } from '../kube/pacing.ts';
 import type { RateLimit } from '../kube/rate-limiter.ts';
 import type { JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
-import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { ANNOTATION_ID_SCOPE, ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
 import type { DispatcherMetrics } from '../metrics/metrics.ts';
+import type { Pushback } from '../metrics/pushback.ts';
 import type { JobEvent } from '../server/event-hub.ts';
+import { layoutFor, type RedisClient } from '../sources/redis-connection.ts';
 import { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
+import { RedisResults } from '../tracking/results.ts';
 
 export function kubeClientFor(
   k: ServeConfig['kubernetes'],
   env: Readonly<Record<string, string | undefined>>,
   metrics: DispatcherMetrics,
+  pushback?: Pushback,
 ): KubeClient {
   const pacing = pacingFor(k);
+  pushback?.readPacingFrom(() =>
+    'pacing' in pacing
+      ? { mode: 'adaptive', limit: pacing.pacing.limit }
+      : { mode: 'fixed', ...pacing.rateLimit },
+  );
   return KubeClient.connect({
     env,
     mode: k.mode,
@@ -35,9 +44,11 @@ export function kubeClientFor(
       connections: k.connections,
       timeoutMs: k.requestTimeoutMs,
       onRequest: (e) => {
+        pushback?.observe(e);
         metrics.apiRequests.inc({ client: 'main', resource: e.resource ?? 'other' });
         if ('pacing' in pacing) metrics.pacingLimit.set(pacing.pacing.limit);
-        if (e.status === 429) metrics.apiThrottled.inc({ priority_level_uid: e.priorityLevelUid ?? '' });
+        if (e.throttled > 0)
+          metrics.apiThrottled.inc({ priority_level_uid: e.priorityLevelUid ?? '' }, e.throttled);
         if (e.status === 0 || e.status >= 400) metrics.apiErrors.inc({ status: String(e.status) });
       },
     },
@@ -105,6 +116,8 @@ export function cleanupFor(
 /** A Job's state change as the event stream (SSE) sends it. */
 export function jobEvent(job: V1Job, state: JobState): JobEvent {
   const requestId = job.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+  const route = job.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
+  const created = job.metadata?.creationTimestamp;
   return {
     name: job.metadata?.name ?? '',
     namespace: job.metadata?.namespace ?? '',
@@ -113,6 +126,19 @@ export function jobEvent(job: V1Job, state: JobState): JobEvent {
     succeeded: state.succeeded,
     failed: state.failed,
     ...(requestId !== undefined ? { requestId } : {}),
+    ...(route !== undefined ? { route } : {}),
+    ...(created !== undefined ? { createdAt: new Date(created).toISOString() } : {}),
     ...(state.reason !== undefined ? { reason: state.reason } : {}),
   };
+}
+
+/** Where results go: the key layout and replica wait follow the Redis configuration. */
+export function resultsFor(config: ServeConfig, redis: RedisClient): RedisResults {
+  const { waitForReplicas } = config.redis;
+  return new RedisResults({
+    redis,
+    layout: layoutFor(config.redis),
+    ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
+    ...config.results,
+  });
 }

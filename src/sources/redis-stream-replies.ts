@@ -92,6 +92,13 @@ export function parseGroups(reply: unknown): GroupInfo[] {
 }
 
 /** The value of `field` (its first occurrence), or, when the entry has no such field, all fields as a JSON object. */
+/**
+ * The field a redriven dead letter carries its original request id in
+ * (deadletter/stream-place.ts): the stream source uses it instead of
+ * `<stream>/<entry id>`, so the redriven item is the same request.
+ */
+export const REQUEST_ID_FIELD = 'kjd-request-id';
+
 export function payloadOf(fields: readonly string[], field: string): string {
   const all: [string, string][] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {

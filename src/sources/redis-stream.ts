@@ -30,7 +30,13 @@ import { sleep } from '../time/sleep.ts';
 import { compileStreamOptions, type CompiledStreamOptions } from './redis-stream-options.ts';
 import type { RedisStreamSourceOptions } from './redis-stream-options.ts';
 import { StreamReader, type TakenEntry } from './redis-stream-reader.ts';
-import { RedisStreamReplyError, entryTimeMs, parseGroups, payloadOf } from './redis-stream-replies.ts';
+import {
+  REQUEST_ID_FIELD,
+  RedisStreamReplyError,
+  entryTimeMs,
+  parseGroups,
+  payloadOf,
+} from './redis-stream-replies.ts';
 import type { DeadLetter, WorkItem, WorkSource } from './source.ts';
 
 export type { RedisStreamSourceOptions } from './redis-stream-options.ts';
@@ -49,6 +55,8 @@ export class RedisStreamSource implements WorkSource {
   readonly #buffer: TakenEntry[] = [];
   /** Entries buffered or returned and not yet acked, by id: XAUTOCLAIM must not hand them to us a second time. */
   readonly #held = new Map<string, TakenEntry>();
+  /** Each item handed out -> its entry id (a redriven entry's request id is not `<stream>/<entry id>`). */
+  readonly #entryIds = new WeakMap<WorkItem, string>();
   /** The round of reading in progress, shared by every next() waiting for it. */
   #filling: Promise<Outcome> | undefined;
   #started: Promise<void> | undefined;
@@ -171,16 +179,22 @@ export class RedisStreamSource implements WorkSource {
 
   #toItem(taken: TakenEntry): WorkItem {
     const enqueuedAtMs = entryTimeMs(taken.id);
-    return {
-      requestId: `${this.#o.stream}/${taken.id}`,
+    // A redriven dead letter (deadletter/stream-place.ts) keeps the request id it had.
+    const redriven = fieldOf(taken.fields, REQUEST_ID_FIELD);
+    const item: WorkItem = {
+      requestId: redriven ?? `${this.#o.stream}/${taken.id}`,
       payload: payloadOf(taken.fields, this.#o.payloadField),
       attempts: taken.attempts,
       ...(enqueuedAtMs === undefined ? {} : { enqueuedAtMs }),
       receivedAtMs: Date.now(),
     };
+    this.#entryIds.set(item, taken.id);
+    return item;
   }
 
   #entryId(item: WorkItem): string {
+    const known = this.#entryIds.get(item);
+    if (known !== undefined) return known;
     const prefix = `${this.#o.stream}/`;
     const id = item.requestId.startsWith(prefix) ? item.requestId.slice(prefix.length) : '';
     if (!ENTRY_ID.test(id)) {
@@ -193,8 +207,14 @@ export class RedisStreamSource implements WorkSource {
 function deadLetterFields(item: WorkItem, why: DeadLetter, stream: string, id: string): string[] {
   return [
     'payload', item.payload, 'reason', why.reason, 'code', why.code, 'attempts', String(item.attempts),
-    'source', stream, 'entryId', id, 'failedAt', new Date().toISOString(),
+    'source', stream, 'entryId', id, 'requestId', item.requestId, 'failedAt', new Date().toISOString(),
   ]; // prettier-ignore
+}
+
+/** The value of a field of an entry, if it has it. */
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }
 
 /** The promise's value, or undefined as soon as `signal` aborts. `promise` must never reject. */
