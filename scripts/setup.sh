@@ -82,7 +82,7 @@ bash controlplane/build-toxiproxy.sh >/dev/null
 # ~/.cache/kube-job-dispatcher/images, for the real node. Only where the host
 # can build them (Linux, root, apt for buildah/skopeo/mmdebstrap/catatonit);
 # elsewhere the image tests skip and say why. KJD_IMAGES=0 skips the build.
-# Cached by their inputs: ~4 min the first time, under 1 s after that.
+# Cached by their inputs: 1.5-2 min the first time (plus apt), under 1 s after.
 if [ "${KJD_IMAGES:-1}" = 0 ]; then
   step "container images: skipped (KJD_IMAGES=0)"
 elif images_why="$(bash images/build.sh --check 2>&1)"; then

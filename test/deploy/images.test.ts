@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,8 +87,12 @@ async function dockerfileArray(keyword: string): Promise<string[]> {
   return JSON.parse(line.slice(keyword.length + 1)) as string[];
 }
 
+/** A tar's size in MB (10^6 bytes), as docs/images.md and the README give it. */
+const sizeMB = async (tar: string) => (await stat(tar)).size / 1e6;
+
 describe('the pause image', () => {
-  test('is catatonit alone, in pause mode, as a non-root user', { skip: absent('pause') }, async () => {
+  test('is catatonit alone, in pause mode, as a non-root user', { skip: absent('pause') }, async (t) => {
+    t.diagnostic(`pause.tar: ${(await sizeMB(tarOf('pause'))).toFixed(1)} MB`);
     const a = await readArchive(tarOf('pause'));
     assert.deepEqual(a.repoTags, ['localhost/pause:local']);
     assert.deepEqual(a.config.Entrypoint, ['/usr/bin/catatonit', '-P']);
@@ -107,7 +111,8 @@ describe("the worker image (seed 000's worker)", () => {
   test(
     'has a POSIX sh, the worker at its own and seed 000 paths, and runs as non-root',
     { skip: absent('kjd-worker') },
-    async () => {
+    async (t) => {
+      t.diagnostic(`kjd-worker.tar: ${(await sizeMB(tarOf('kjd-worker'))).toFixed(1)} MB`);
       const a = await readArchive(tarOf('kjd-worker'));
       assert.deepEqual(a.repoTags, ['localhost/kjd-worker:local']);
       assert.ok(nonRoot(a.config.User), `User is ${a.config.User ?? 'unset'}`);
@@ -205,6 +210,19 @@ describe("kjd's image", () => {
       assert.ok(!a.files.has('app/node_modules/typescript'), 'a dev dependency is in the image');
     },
   );
+
+  test("its size is the README's", { skip: absent('kjd') }, async (t) => {
+    const mb = await sizeMB(tarOf('kjd'));
+    t.diagnostic(`kjd.tar: ${mb.toFixed(1)} MB`);
+    const readme = await readFile(repoFile('README.md'), 'utf8');
+    const stated = /kjd's image is (\d+) MB/.exec(readme)?.[1];
+    assert.ok(stated, 'the README gives no "kjd\'s image is N MB"');
+    // Within 10%: dependency bumps move it a little; more means the README is out of date.
+    assert.ok(
+      Math.abs(mb - Number(stated)) <= Number(stated) / 10,
+      `kjd.tar is ${mb.toFixed(1)} MB, the README says ${stated} MB: update it (and docs/images.md)`,
+    );
+  });
 
   test(
     'kjd starts in it, as 10001, on a read-only root filesystem',
