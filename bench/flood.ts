@@ -35,7 +35,7 @@ const log = (m: string) => process.stderr.write(`[flood] ${m}\n`);
 const FLOOD_SCRIPT = new URL('flood/bogus.lua', import.meta.url).pathname;
 const template = new URL('../test/security/fixtures/suspended-job.yaml', import.meta.url).pathname;
 
-const env = await startEnvironment(values.reuse, log);
+const env = await startEnvironment({ reuse: values.reuse }, log);
 const ns = await createNamespace(env, `flood-${randomBytes(3).toString('hex')}`);
 const dir = await mkdtemp(join(tmpdir(), 'kjd-flood-'));
 try {

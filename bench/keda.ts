@@ -140,7 +140,7 @@ export async function runKedaBench(argv: readonly string[]): Promise<void> {
 
   const artifacts = await kedaArtifacts();
   const peers = await preparePeers(log);
-  const env = await startEnvironment(true, log);
+  const env = await startEnvironment({ reuse: true }, log);
   try {
     await requireRealNode(env);
     const kc = new KubeConfig();

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { CONTENDERS } from './lib/results.ts';
 import type { BenchResults, Percentiles, Spread } from './lib/results.ts';
 import { formatJobsPerSecond, renderSvg } from './lib/svg.ts';
+import { e2eSection } from './lib/e2e-report.ts';
 import { kedaSection } from './lib/keda-report.ts';
 
 export { renderSvg } from './lib/svg.ts';
@@ -235,6 +236,7 @@ export function renderMarkdown(
   svgFileName: string,
   limits?: string,
   keda?: string,
+  e2e?: string,
 ): string {
   const limitsBody = limits?.trim() ? limits.trim() : '_(not written yet)_';
   return (
@@ -249,6 +251,8 @@ export function renderMarkdown(
       '## kjd alone',
       kjdAloneTargets(results),
       completeRun(results),
+      '## End to end: items finished per second',
+      e2e ?? '_(not measured yet: `npm run bench -- --scenario e2e`)_',
       '## Head to head with KEDA ScaledJob',
       keda ?? '_(not measured yet: `npm run bench -- --scenario keda`)_',
       settings(results),
@@ -267,7 +271,13 @@ async function readLimits(): Promise<string | undefined> {
 
 export async function writeReport(results: BenchResults, docsDir: string): Promise<void> {
   const svgName = 'benchmarks.svg';
-  const markdown = renderMarkdown(results, svgName, await readLimits(), await kedaSection());
+  const markdown = renderMarkdown(
+    results,
+    svgName,
+    await readLimits(),
+    await kedaSection(),
+    await e2eSection(docsDir),
+  );
   await writeFile(join(docsDir, 'benchmarks.md'), markdown);
   await writeFile(join(docsDir, svgName), renderSvg(results));
 }

@@ -33,16 +33,20 @@ export const RECOMMENDED: KjdSettings = {
 };
 const SCENARIOS = ['throughput', 'steady', 'tracked', 'ready', 'complete'] as const;
 
-// `--scenario keda`: the head-to-head with KEDA's ScaledJob (bench/keda.ts), a run of its own.
+// `--scenario keda`: the head-to-head with KEDA's ScaledJob (bench/keda.ts), and `--scenario e2e`:
+// items finished per second (bench/e2e.ts); `--scenario apf`: under a small APF priority level
+// (bench/apf.ts); runs of their own.
 const scenarioAt = process.argv.indexOf('--scenario');
 if (scenarioAt !== -1) {
   const scenario = process.argv[scenarioAt + 1];
-  if (scenario !== 'keda') {
-    console.error(`--scenario: only keda is a scenario of its own, not ${String(scenario)}`);
+  const rest = process.argv.slice(2).filter((_, i) => i !== scenarioAt - 2 && i !== scenarioAt - 1);
+  if (scenario === 'keda') await (await import('./keda.ts')).runKedaBench(rest);
+  else if (scenario === 'e2e') await (await import('./e2e.ts')).runE2eBench(rest);
+  else if (scenario === 'apf') await (await import('./apf.ts')).runApfBench(rest);
+  else {
+    console.error(`--scenario: keda, e2e or apf are scenarios of their own, not ${String(scenario)}`);
     process.exit(2);
   }
-  const { runKedaBench } = await import('./keda.ts');
-  await runKedaBench(process.argv.slice(2).filter((_, i) => i !== scenarioAt - 2 && i !== scenarioAt - 1));
   process.exit(0);
 }
 
@@ -89,7 +93,7 @@ const recommended: KjdSettings = {
   ...(values.profile !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] } : {}),
 };
 
-const env = await startEnvironment(values.reuse, log);
+const env = await startEnvironment({ reuse: values.reuse }, log);
 try {
   const peers = await preparePeers(log);
   const ctx = { env, peers, template: templates.suspended };

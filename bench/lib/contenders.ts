@@ -138,6 +138,8 @@ export interface KjdSettings {
   readonly logLevel?: string;
   /** Extra Node.js flags, e.g. --cpu-prof (`npm run bench -- --profile DIR`). */
   readonly nodeArgs?: readonly string[];
+  /** Extra settings of the bench's route, e.g. `batch`. */
+  readonly route?: Readonly<Record<string, unknown>>;
 }
 
 export function kjd(name: 'kjd' | 'kjdDefault', label: string, settings: KjdSettings): ContenderSpec {
@@ -175,7 +177,7 @@ export async function startKjd(
     http: { listen: `127.0.0.1:${String(port)}`, auth: { mode: 'none' } },
     ...(settings.limits !== undefined ? { limits: settings.limits } : {}),
     results: { stream: resultsStream, hashPrefix: `bench:${ns.name}:result:` },
-    routes: [{ name: KJD_ROUTE, template, source: { type: 'redis-list', key: queue } }],
+    routes: [{ name: KJD_ROUTE, template, source: { type: 'redis-list', key: queue }, ...settings.route }],
   };
   await writeFile(join(dir, 'kjd.yaml'), stringify(config));
   const args = [

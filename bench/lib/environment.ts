@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { clusterDir, startLocalCluster } from '../../harness/cluster/local-cluster.ts';
+import {
+  clusterDir,
+  startLocalCluster,
+  type LocalClusterOptions,
+} from '../../harness/cluster/local-cluster.ts';
 import { isProcessOf } from '../../harness/process.ts';
 import { stateDir } from '../../harness/paths.ts';
 import { startLocalRedis } from '../../harness/redis.ts';
@@ -19,6 +23,8 @@ export interface BenchEnvironment {
   readonly server: URL;
   readonly caFile: string;
   readonly apiserverPid: number;
+  /** Every control-plane process by name (kube-apiserver, kube-controller-manager, …): whose CPU a run costs. */
+  readonly componentPids: Readonly<Record<string, number>>;
   readonly redisUrl: string;
   /** Admin (system:masters), no client-side rate limit: set-up and observation only. */
   readonly admin: KubeClient;
@@ -26,14 +32,24 @@ export interface BenchEnvironment {
   stop(): Promise<void>;
 }
 
-/** Reuses `npm run cluster:up`'s cluster and Redis when `reuse` and both run; else starts its own. */
-export async function startEnvironment(reuse: boolean, log: (m: string) => void): Promise<BenchEnvironment> {
-  const running = reuse ? await runningLocal() : undefined;
+export interface EnvironmentOptions {
+  /** Reuse `npm run cluster:up`'s cluster and Redis when both run. */
+  readonly reuse: boolean;
+  /** A cluster of its own (never reused): its name, and kube-controller-manager's tuning. */
+  readonly cluster?: Pick<LocalClusterOptions, 'name' | 'controllerManager'>;
+}
+
+/** Reuses `npm run cluster:up`'s cluster and Redis when asked and both run; else starts its own. */
+export async function startEnvironment(
+  options: EnvironmentOptions,
+  log: (m: string) => void,
+): Promise<BenchEnvironment> {
+  const running = options.reuse && options.cluster === undefined ? await runningLocal() : undefined;
   let stopAll = (): Promise<void> => Promise.resolve();
   let found = running;
   if (found === undefined) {
     log('starting a local control plane and Redis');
-    const cluster = await startLocalCluster({ name: 'bench', log });
+    const cluster = await startLocalCluster({ name: 'bench', ...options.cluster, log });
     const redisDir = await mkdtemp(join(tmpdir(), 'kjd-bench-redis-'));
     // everysec: every contender reads the same Redis; fsync per write would measure the disk.
     const redis = await startLocalRedis({ dir: redisDir, appendfsync: 'everysec' });
@@ -43,6 +59,7 @@ export async function startEnvironment(reuse: boolean, log: (m: string) => void)
       server: cluster.server,
       caFile: cluster.caFile,
       apiserverPid: apiserver?.pid ?? 0,
+      componentPids: Object.fromEntries(cluster.processes.map((p) => [p.name, p.pid])),
       redisUrl: redis.url,
     };
     stopAll = async () => {
@@ -90,6 +107,7 @@ async function runningLocal() {
       server: state.server,
       caFile: join(dir, 'pki', 'ca.crt'),
       apiserverPid: apiserver.pid,
+      componentPids: Object.fromEntries(state.pids.map((p) => [p.name, p.pid])),
       redisUrl: url,
     };
   } catch {

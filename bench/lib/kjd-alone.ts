@@ -90,7 +90,7 @@ export async function complete(
   const reader = ctx.env.redis.duplicate();
   const sent = new Map<string, number>();
   try {
-    const reading = readResults(reader, kjd.resultsStream, results, items);
+    const reading = stampResults(reader, kjd.resultsStream, results, items);
     for (let i = 0; i < items; i++) {
       const id = `c${String(i)}`;
       sent.set(id, now());
@@ -130,14 +130,15 @@ export async function complete(
 }
 
 /** Stamps each result record (field requestId) as the producer would see it: XREAD BLOCK. */
-async function readResults(
+export async function stampResults(
   redis: ContenderContext['env']['redis'],
   stream: string,
   into: Map<string, number>,
   items: number,
+  timeoutMs = 180_000,
 ): Promise<void> {
   let last = '0-0';
-  const deadline = now() + 180_000;
+  const deadline = now() + timeoutMs;
   while (into.size < items && now() < deadline) {
     const reply = await redis.xread('BLOCK', 1000, 'STREAMS', stream, last);
     for (const [, entries] of reply ?? []) {

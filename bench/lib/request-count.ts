@@ -105,3 +105,68 @@ export async function serviceAccountKubeconfig(
   await new Promise((r) => setTimeout(r, 1_000));
   return file;
 }
+
+/** Every request the API server served so far, by `VERB resource[/subresource] [code if not 2xx]` (apiserver_request_total). */
+export async function requestTotals(env: BenchEnvironment): Promise<Map<string, number>> {
+  const body = await serverMetrics(env);
+  const totals = new Map<string, number>();
+  const label = (line: string, name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? '';
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const sub = label(line, 'subresource');
+    const code = label(line, 'code');
+    // Only refusals are told apart by their code: a 409 is a request made twice.
+    const refused = code.startsWith('2') ? '' : ` ${code}`;
+    const key = `${label(line, 'verb')} ${label(line, 'resource')}${sub === '' ? '' : `/${sub}`}${refused}`;
+    totals.set(key, (totals.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return totals;
+}
+
+/** What was served between two `requestTotals`, per item, the kinds of at least 0.01 per item. */
+export function requestsPerItem(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  items: number,
+): Record<string, number> {
+  const out: [string, number][] = [];
+  for (const [key, n] of after) {
+    const per = (n - (before.get(key) ?? 0)) / Math.max(1, items);
+    if (per >= 0.01) out.push([key, Math.round(per * 100) / 100]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+}
+
+/** The API server's /metrics as the admin reads them. */
+async function serverMetrics(env: BenchEnvironment): Promise<string> {
+  const pki = dirname(env.caFile);
+  const tls = {
+    ca: await readFile(env.caFile),
+    cert: await readFile(join(pki, 'admin.crt')),
+    key: await readFile(join(pki, 'admin.key')),
+  };
+  return (await httpsGet(`${env.server.origin}/metrics`, tls, 10_000)).body;
+}
+
+/** APF's counts for one FlowSchema (requests it dispatched and rejected), and one priority level's seats. */
+export async function flowMetrics(
+  env: BenchEnvironment,
+  flowSchema: string,
+  priorityLevel?: string,
+): Promise<{ dispatched: number; rejected: number; nominalSeats: number }> {
+  const out = { dispatched: 0, rejected: 0, nominalSeats: 0 };
+  const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const line of (await serverMetrics(env)).split('\n')) {
+    if (line.includes(`flow_schema="${flowSchema}"`)) {
+      if (line.startsWith('apiserver_flowcontrol_dispatched_requests_total{')) out.dispatched += value(line);
+      if (line.startsWith('apiserver_flowcontrol_rejected_requests_total{')) out.rejected += value(line);
+    }
+    if (
+      priorityLevel !== undefined &&
+      line.startsWith('apiserver_flowcontrol_nominal_limit_seats{') &&
+      line.includes(`priority_level="${priorityLevel}"`)
+    )
+      out.nominalSeats = value(line);
+  }
+  return out;
+}

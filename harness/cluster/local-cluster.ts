@@ -17,6 +17,7 @@ import {
   schedulerArgs,
   type Layout,
   type Ports,
+  type ControllerManagerTuning,
 } from './components.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createPki } from './pki.ts';
@@ -42,6 +43,8 @@ export interface LocalClusterOptions {
    * run it; when it cannot, `realNode` says why. Default false.
    */
   readonly realNode?: boolean;
+  /** kube-controller-manager's Job sync workers and API QPS: the harness's (default) or upstream's. */
+  readonly controllerManager?: ControllerManagerTuning;
   readonly log?: (message: string) => void;
 }
 
@@ -177,6 +180,7 @@ async function prepare(name: string, dir: string, options: LocalClusterOptions):
     kubeconfigs,
     stagesFile: await writeKwokConfig(dir),
     etcdUnsafeNoFsync: options.etcdUnsafeNoFsync ?? true,
+    controllerManager: options.controllerManager ?? 'tuned',
   };
 }
 

@@ -235,10 +235,22 @@ export class JobOperations {
     }
   }
 
-  /** The Job's Pods, oldest first. */
-  async pods(name: string, namespace?: string, signal?: AbortSignal): Promise<V1Pod[]> {
+  /**
+   * The Job's Pods, oldest first. `cached`: from the API server's watch cache
+   * as it stands (resourceVersion 0), without the consistent read (a round
+   * trip to etcd) a plain list costs; it may lag behind.
+   */
+  async pods(
+    name: string,
+    namespace?: string,
+    signal?: AbortSignal,
+    options: { readonly cached?: boolean } = {},
+  ): Promise<V1Pod[]> {
     const list = await this.#client.call<WireList<V1Pod>>('GET', apiPath('v1', this.#ns(namespace), 'pods'), {
-      query: { labelSelector: `${JOB_NAME_POD_LABEL}=${name}` },
+      query: {
+        labelSelector: `${JOB_NAME_POD_LABEL}=${name}`,
+        ...(options.cached === true ? { resourceVersion: '0' } : {}),
+      },
       ...(signal !== undefined ? { signal } : {}),
     });
     const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();

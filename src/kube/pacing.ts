@@ -132,7 +132,11 @@ export class AdaptiveLimit {
     // out with at least half the limit in flight): an idle kjd sending 3
     // requests must not drift up to a limit it never tested.
     if (s.inFlightAtSend * 2 < this.#limit) return;
-    const step = this.#slowStart ? 1 : 1 / this.#limit;
+    // Past slow start, about sqrt(limit) more per round trip (one answer
+    // adds sqrt(limit)/limit): +1 per round trip, TCP's step, took tens of
+    // seconds to climb from where a queueing API server (APF) ended slow
+    // start to where its throughput stops growing.
+    const step = this.#slowStart ? 1 : Math.sqrt(this.#limit) / this.#limit;
     this.#limit = Math.min(this.#max, this.#limit + step);
   }
 

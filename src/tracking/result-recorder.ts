@@ -114,7 +114,14 @@ export class ResultRecorder {
   ): Promise<ContainerOutcome | undefined> {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        return containerOutcome(await this.#o.jobs.pods(ref.name, ref.namespace, this.#stop.signal), phase);
+        // The Pod ended before the Job controller marked the Job finished, so
+        // the watch cache almost always has it: read there first, and read
+        // consistently only when it does not show the container's end yet.
+        const signal = this.#stop.signal;
+        const cached = await this.#o.jobs.pods(ref.name, ref.namespace, signal, { cached: true });
+        const found = containerOutcome(cached, phase);
+        if (found !== undefined) return found;
+        return containerOutcome(await this.#o.jobs.pods(ref.name, ref.namespace, signal), phase);
       } catch (err) {
         log.warn({ err, attempt }, "reading the failed Job's Pods failed");
         if (!(await this.#pause(attempt))) return undefined;

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import pino from 'pino';
+import { jobState } from '../kube/job-status.ts';
+import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { ResultRecorder } from './result-recorder.ts';
+import type { JobResult } from './results.ts';
+
+const job: V1Job = {
+  metadata: { name: 'worker-a', namespace: 'ns', annotations: { [ANNOTATION_REQUEST_ID]: 'a' } },
+  status: { failed: 1, conditions: [{ type: 'Failed', status: 'True' }] },
+};
+
+const ended: V1Pod = {
+  metadata: { name: 'worker-a-x1', creationTimestamp: new Date(0) },
+  status: {
+    containerStatuses: [
+      {
+        name: 'worker',
+        image: 'w',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: 3, message: 'bad input', finishedAt: new Date(1) } },
+      },
+    ],
+  },
+};
+
+/** A fake of kjd's own Job operations: what the watch cache and a consistent read answer. */
+function recorderWith(cached: V1Pod[], consistent: V1Pod[]) {
+  const reads: ('cached' | 'consistent')[] = [];
+  const written: JobResult[] = [];
+  const recorder = new ResultRecorder({
+    jobs: {
+      pods: (_name, _ns, _signal, options) => {
+        reads.push(options?.cached === true ? 'cached' : 'consistent');
+        return Promise.resolve(options?.cached === true ? cached : consistent);
+      },
+      removeFinalizer: () => Promise.resolve(),
+    },
+    results: {
+      write: (r) => {
+        written.push(r);
+        return Promise.resolve(true);
+      },
+    },
+    logger: pino({ level: 'silent' }),
+  });
+  return { recorder, reads, written };
+}
+
+test("the container's outcome comes from the watch cache when it has it: one cheap read", async () => {
+  const { recorder, reads, written } = recorderWith([ended], []);
+  recorder.finished(job, jobState(job));
+  await recorder.stop(5000);
+  assert.deepEqual(reads, ['cached']);
+  assert.equal(written[0]?.exitCode, 3);
+});
+
+test('a watch cache that lags (no terminated container yet) is followed by a consistent read', async () => {
+  const { recorder, reads, written } = recorderWith([], [ended]);
+  recorder.finished(job, jobState(job));
+  await recorder.stop(5000);
+  assert.deepEqual(reads, ['cached', 'consistent']);
+  const [result] = written;
+  assert.ok(result !== undefined);
+  assert.equal(result.exitCode, 3);
+  assert.equal(result.terminationMessage, 'bad input');
+});
