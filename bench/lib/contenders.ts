@@ -213,12 +213,18 @@ async function waitReady(url: string, process: Contender, timeoutMs: number): Pr
   throw new Error(`kjd serve not ready after ${String(timeoutMs)} ms: ${process.stderr()}`);
 }
 
-/** kjd runs as its image runs it: with the Node flags of the Dockerfile's ENTRYPOINT. */
+/**
+ * kjd runs as the chart deploys it: with the Node flags of the image's
+ * ENTRYPOINT (Dockerfile) and the chart's default `nodeOptions` (values.yaml,
+ * which the Deployment puts in NODE_OPTIONS).
+ */
 const IMAGE_NODE_FLAGS: readonly string[] = (() => {
   const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
   const entry = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
   const argv = entry === undefined ? [] : (JSON.parse(entry) as string[]);
-  return argv.filter((a) => a.startsWith('--'));
+  const values = readFileSync(join(repoRoot, 'deploy', 'helm', 'kube-job-dispatcher', 'values.yaml'), 'utf8');
+  const chart = /^nodeOptions: '([^']*)'$/m.exec(values)?.[1] ?? '';
+  return [...argv.filter((a) => a.startsWith('--')), ...chart.split(/\s+/).filter(Boolean)];
 })();
 
 export const templates = {

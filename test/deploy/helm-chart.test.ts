@@ -125,6 +125,41 @@ describe('the Helm chart', () => {
     );
   });
 
+  test('a route in Kueue mode reaches kjd serve with its queue name', async () => {
+    const objects = await render([
+      '--set', 'redis.url=redis://redis:6379',
+      '--set-json', 'routes=[{"name":"worker","template":"worker-job.yaml","source":{"type":"redis-list","key":"q"},"kueue":{"queueName":"team-a"}}]',
+    ]); // prettier-ignore
+    const config = (objects as (KubernetesObject & { data?: Record<string, string> })[]).find(
+      (o) => o.kind === 'ConfigMap' && o.data?.['kjd.yaml'] !== undefined,
+    );
+    const file = join(dir, 'kueue-kjd.yaml');
+    await writeFile(
+      file,
+      (config?.data?.['kjd.yaml'] ?? '').replace(
+        'jobs/worker-job.yaml',
+        join(dir, 'etc', 'jobs', 'worker-job.yaml'),
+      ),
+    );
+    await mkdir(join(dir, 'etc', 'jobs'), { recursive: true });
+    await writeFile(
+      join(dir, 'etc', 'jobs', 'worker-job.yaml'),
+      await readFile(new URL('../../examples/worker-job.yaml', import.meta.url), 'utf8'),
+    );
+    const loaded = await loadServeConfig(file, {});
+    assert.deepEqual(loaded.routes[0]?.kueue, { queueName: 'team-a' });
+    await assert.rejects(
+      render([
+        '--set',
+        'redis.url=redis://r:6379',
+        '--set-json',
+        'routes=[{"name":"w","template":"t","source":{"type":"http"},"kueue":{}}]',
+      ]),
+      /queueName/,
+      'a kueue block without queueName fails the schema',
+    );
+  });
+
   test('deploy/manifests is the chart rendered with defaults (run `npm run manifests` after changing the chart)', async () => {
     assert.equal(await readFile(MANIFESTS_FILE, 'utf8'), await renderManifests(helm));
   });
