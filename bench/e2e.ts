@@ -1,5 +1,5 @@
 // `npm run bench -- --scenario e2e [--items 1000] [--repetitions 2] [--pod-ms 100]
-//   [--settings defaults,tuned] [--contenders ceiling,kjd,batch] [--batch-items 50]`:
+//   [--settings defaults,tuned] [--contenders ceiling,kjd[,batch]] [--batch-items 50]`:
 // items *finished* per second, end to end (issue 16): Jobs whose kwok Pods run
 // `pod-ms` and succeed, counted until the result is readable in Redis (kjd) or
 // the Job is Complete (the raw creator, which has no results).
@@ -53,7 +53,8 @@ function parseE2eArgs(argv: readonly string[]) {
       repetitions: { type: 'string', default: '2' },
       'pod-ms': { type: 'string', default: '100' },
       settings: { type: 'string', default: 'defaults,tuned' },
-      contenders: { type: 'string', default: CONTENDERS.join(',') },
+      // batch only by asking: kjd has no batch mode yet (issue 16), and its config refuses the route.
+      contenders: { type: 'string', default: 'ceiling,kjd' },
       'batch-items': { type: 'string', default: '50' },
       'batch-window-ms': { type: 'string', default: '100' },
       'ceiling-workers': { type: 'string', default: '32' },

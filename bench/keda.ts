@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { kedaArtifacts } from '../harness/keda/artifacts.ts';
-import { installKedaCrds } from '../harness/keda/crds.ts';
+import { installCrds } from '../harness/crds.ts';
 import { startKedaOperator, type KedaOperator } from '../harness/keda/operator.ts';
 import { createScaledJob, deleteScaledJob, redisListScaledJob } from '../harness/keda/scaledjob.ts';
 import { repoRoot } from '../harness/paths.ts';
@@ -145,7 +145,7 @@ export async function runKedaBench(argv: readonly string[]): Promise<void> {
     await requireRealNode(env);
     const kc = new KubeConfig();
     kc.loadFromFile(env.kubeconfigPath);
-    await installKedaCrds(kc, artifacts.crdDir);
+    await installCrds(kc, artifacts.crdDir);
     const scenarios = scenariosOf({ items, initMs, workMs, trickleMs }).filter((s) => only.includes(s.name));
     const results: KedaResults['scenarios'][number][] = [];
     for (const scenario of scenarios) {

@@ -1,5 +1,5 @@
-// Installs KEDA's CRDs (config/crd/bases of the module) into a cluster and
-// waits until the API server serves them.
+// Installs CRDs (KEDA's config/crd/bases, Kueue's config/components/crd/bases)
+// into a cluster, and waits until the API server serves them.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +28,7 @@ export async function readCrds(crdDir: string): Promise<V1CustomResourceDefiniti
 }
 
 /** Creates each CRD, or replaces it when it exists; then waits for Established. */
-export async function installKedaCrds(kc: KubeConfig, crdDir: string, timeoutMs = 30_000): Promise<string[]> {
+export async function installCrds(kc: KubeConfig, crdDir: string, timeoutMs = 30_000): Promise<string[]> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const crds = await readCrds(crdDir);
   if (crds.length === 0) throw new Error(`no CustomResourceDefinition in ${crdDir}`);
@@ -60,7 +60,7 @@ async function waitEstablished(api: ApiextensionsV1Api, names: readonly string[]
       if (ok === true) pending.delete(name);
     }
     if (pending.size === 0) return;
-    if (Date.now() > deadline) throw new Error(`KEDA CRDs not Established: ${[...pending].join(', ')}`);
+    if (Date.now() > deadline) throw new Error(`CRDs not Established: ${[...pending].join(', ')}`);
     await sleep(200);
   }
 }

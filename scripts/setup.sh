@@ -5,7 +5,8 @@
 #   - npm packages (npm ci), including the Node 24 binary from the `node` package
 #   - Python's `kubernetes` client in a venv (the seed-001-style peer)
 #   - the local control plane and helm, built from upstream Go modules into
-#     ~/.cache/kube-job-dispatcher (20-40 min the first time, then cached)
+#     ~/.cache/kube-job-dispatcher (20-40 min the first time, then cached),
+#     and Kueue's manager from sigs.k8s.io/kueue (~8 min the first time)
 #   - where the host can: the container images (images/build.sh), cached too
 # Needs: Go >= 1.26 with the module proxy, npm, and root (or sudo) for apt.
 set -euo pipefail
@@ -76,6 +77,8 @@ step "control plane binaries (cached by version)"
 bash controlplane/build.sh --helm >/dev/null
 step "toxiproxy (the fault suite's TCP proxy, cached by version)"
 bash controlplane/build-toxiproxy.sh >/dev/null
+step "Kueue (the Kueue-mode tests' admission controller, cached by version)"
+bash controlplane/build-kueue.sh >/dev/null
 
 # --- Container images (issue 13; images/build.sh, docs/images.md) ---------
 # pause, kjd-worker and kjd as docker-archive tars in

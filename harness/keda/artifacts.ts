@@ -1,12 +1,7 @@
 // Where controlplane/build-keda.sh put the KEDA operator and its CRDs. Never
 // builds: the build is slow (see the script) and only `npm run keda:build` runs it.
-import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot } from '../paths.ts';
-
-const run = promisify(execFile);
+import { builtDir, NotBuiltError } from '../built.ts';
 
 export interface KedaArtifacts {
   /** The cache folder, ~/.cache/kube-job-dispatcher/keda/<version>_<go version>. */
@@ -16,26 +11,19 @@ export interface KedaArtifacts {
   readonly crdDir: string;
 }
 
-export class KedaNotBuiltError extends Error {
+export class KedaNotBuiltError extends NotBuiltError {
   override readonly name = 'KedaNotBuiltError';
-  readonly dir: string;
   constructor(dir: string) {
-    super(`the KEDA operator is not built in ${dir}: build it once with \`npm run keda:build\``);
-    this.dir = dir;
+    super('the KEDA operator', dir, 'npm run keda:build');
   }
 }
 
 /** The built operator and CRDs; throws KedaNotBuiltError when they are missing. */
 export async function kedaArtifacts(): Promise<KedaArtifacts> {
-  const script = join(repoRoot, 'controlplane', 'build-keda.sh');
-  const { stdout } = await run('bash', [script, '--print']);
-  const dir = stdout.trim().split('\n').at(-1) ?? '';
-  const artifacts = { dir, operator: join(dir, 'keda-operator'), crdDir: join(dir, 'crds') };
-  try {
-    await access(artifacts.operator, constants.X_OK);
-    await access(join(artifacts.crdDir, 'keda.sh_scaledjobs.yaml'), constants.R_OK);
-  } catch {
-    throw new KedaNotBuiltError(dir);
-  }
-  return artifacts;
+  const dir = await builtDir(
+    'build-keda.sh',
+    { executables: ['keda-operator'], files: ['crds/keda.sh_scaledjobs.yaml'] },
+    (d) => new KedaNotBuiltError(d),
+  );
+  return { dir, operator: join(dir, 'keda-operator'), crdDir: join(dir, 'crds') };
 }

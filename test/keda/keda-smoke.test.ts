@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { BatchV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { kedaArtifacts, KedaNotBuiltError, type KedaArtifacts } from '../../harness/keda/artifacts.ts';
-import { installKedaCrds } from '../../harness/keda/crds.ts';
+import { installCrds } from '../../harness/crds.ts';
 import { startKedaOperator, type KedaOperator } from '../../harness/keda/operator.ts';
 import { createScaledJob, deleteScaledJob, redisListScaledJob } from '../../harness/keda/scaledjob.ts';
 import { podBehaviourAnnotations } from '../../harness/pod-behaviour.ts';
@@ -43,7 +43,7 @@ describe('KEDA operator (built from github.com/kedacore/keda/v2)', { skip }, () 
     if (built instanceof KedaNotBuiltError) return;
     dir = await mkdtemp(join(tmpdir(), 'kjd-keda-'));
     redis = new Redis(testEnv().redisUrl);
-    await installKedaCrds(testEnv().admin, built.crdDir);
+    await installCrds(testEnv().admin, built.crdDir);
     operator = await startKedaOperator({
       binary: built.operator,
       kubeconfigPath: testEnv().kubeconfigPath,
