@@ -110,7 +110,7 @@ export async function runApfBench(argv: readonly string[]): Promise<void> {
     }
     const results = summarize(runs, { name: LEVEL, shares, seats }, items);
     await writeFile(join(values.out, APF_RESULTS), JSON.stringify(results, null, 2) + '\n');
-    await mergeIntoLatest(join(values.out, 'latest.json'), results);
+    await mergeApfIntoLatest(join(values.out, 'latest.json'), results);
     log(`wrote ${APF_RESULTS}: ${JSON.stringify(results.summary)}`);
   } finally {
     await env.admin.call('DELETE', `${FLOW_API}/prioritylevelconfigurations/${LEVEL}`).catch(() => undefined);
@@ -216,7 +216,8 @@ function summarize(runs: readonly ApfRun[], level: ApfResults['level'], items: n
   };
 }
 
-async function mergeIntoLatest(file: string, r: ApfResults): Promise<void> {
+/** latest.json keeps its fields and gains `apf` (issue 16's names). */
+export async function mergeApfIntoLatest(file: string, r: ApfResults): Promise<void> {
   let latest: Record<string, unknown>;
   try {
     latest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;

@@ -136,7 +136,7 @@ export async function runE2eBench(argv: readonly string[]): Promise<void> {
   }
   out.summary = summarizeE2e(out);
   await writeFile(join(outDir, E2E_RESULTS), JSON.stringify(out, null, 2) + '\n');
-  await mergeIntoLatest(join(outDir, 'latest.json'), out);
+  await mergeE2eIntoLatest(join(outDir, 'latest.json'), out);
   log(`wrote ${E2E_RESULTS}; summary ${JSON.stringify(out.summary)}`);
 }
 
@@ -273,7 +273,7 @@ function describe(r: E2eRun): string {
 }
 
 /** latest.json keeps its fields and gains `endToEnd` (issue 16's names). */
-async function mergeIntoLatest(file: string, r: E2eResults): Promise<void> {
+export async function mergeE2eIntoLatest(file: string, r: E2eResults): Promise<void> {
   let latest: Record<string, unknown>;
   try {
     latest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;

@@ -25,6 +25,9 @@ import { measureContender } from './lib/throughput.ts';
 import { tracked } from './lib/tracked.ts';
 import type { BenchResults, ContenderName, ContenderRun } from './lib/results.ts';
 import { writeReport } from './report.ts';
+import { APF_RESULTS, mergeApfIntoLatest, type ApfResults } from './apf.ts';
+import { mergeE2eIntoLatest } from './e2e.ts';
+import { E2E_RESULTS, type E2eResults } from './lib/e2e-report.ts';
 
 /** What the README recommends for throughput (docs/benchmarks.md shows why). */
 export const RECOMMENDED: KjdSettings = {
@@ -184,6 +187,7 @@ try {
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   if (SCENARIOS.every((sc) => only.has(sc))) {
     await copyFile(file, join(values.out, 'latest.json'));
+    await carryScenarioSummaries(values.out);
     await writeReport(results, join(repoRoot, 'docs'));
     log(
       `wrote ${file}, bench/results/latest.json and docs/benchmarks.md (${String(results.durationSeconds)} s)`,
@@ -246,4 +250,18 @@ async function versions(): Promise<Record<string, string>> {
     go: cmd('go', ['version']),
     redis: cmd('redis-server', ['--version']),
   };
+}
+
+/** The e2e and apf scenarios run on their own: a new latest.json takes their last summaries from their files. */
+async function carryScenarioSummaries(outDir: string): Promise<void> {
+  const latest = join(outDir, 'latest.json');
+  const read = async <T>(name: string): Promise<T | undefined> =>
+    readFile(join(outDir, name), 'utf8').then(
+      (t) => JSON.parse(t) as T,
+      () => undefined,
+    );
+  const e2e = await read<E2eResults>(E2E_RESULTS);
+  if (e2e !== undefined) await mergeE2eIntoLatest(latest, e2e);
+  const apf = await read<ApfResults>(APF_RESULTS);
+  if (apf !== undefined) await mergeApfIntoLatest(latest, apf);
 }
