@@ -38,6 +38,10 @@ export interface ApfRun {
   readonly jobsPerSecond: number;
   readonly dispatched: number;
   readonly rejected: number;
+  /** Mean time a request of the contender held its seats (ms), from the API server's histogram. */
+  readonly seatMsPerRequest?: number;
+  /** Mean seats the API server estimated per request. */
+  readonly seatsPerRequest?: number;
 }
 
 export interface ApfResults {
@@ -157,11 +161,24 @@ async function measureUnderLevel(
       jobsPerSecond: run.jobsPerSecond,
       dispatched: after.dispatched - before.dispatched,
       rejected: after.rejected - before.rejected,
+      seatMsPerRequest: mean(
+        after.executionSeconds - before.executionSeconds,
+        after.executed - before.executed,
+        1000,
+      ),
+      seatsPerRequest: mean(
+        after.estimatedSeats - before.estimatedSeats,
+        after.estimated - before.estimated,
+        1,
+      ),
     };
   } finally {
     await env.admin.call('DELETE', `${FLOW_API}/flowschemas/${schema}`).catch(() => undefined);
   }
 }
+
+const mean = (sum: number, count: number, scale: number): number =>
+  count > 0 ? round((sum / count) * scale, 2) : 0;
 
 /** A level with little concurrency of its own, which lends and borrows nothing; excess waits in queues. */
 async function createLevel(env: BenchEnvironment, shares: number): Promise<void> {

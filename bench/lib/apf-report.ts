@@ -12,6 +12,12 @@ const LABELS: Readonly<Record<ApfRun['contender'], string>> = {
   kjd: 'kjd serve, fixed pacing (qps 1000, burst 2000)',
 };
 
+/** The median of a figure older runs did not record, or n/a. */
+const optional = (xs: readonly (number | undefined)[]): string => {
+  const known = xs.filter((x): x is number => x !== undefined);
+  return known.length === 0 ? 'n/a' : String(round(median(known), 2));
+};
+
 export function renderApfMarkdown(r: ApfResults): string {
   const s = r.summary;
   const lines = [
@@ -23,8 +29,8 @@ export function renderApfMarkdown(r: ApfResults): string {
       '(`apiserver_flowcontrol_dispatched_requests_total`, `…_rejected_requests_total`). ' +
       `${r.machine}.`,
     '',
-    '| contender | Jobs/s (median) | per run | requests dispatched | 429s | 429 share | lost |',
-    '| --- | ---: | --- | ---: | ---: | ---: | ---: |',
+    '| contender | Jobs/s (median) | per run | requests dispatched | 429s | 429 share | lost | ms a request holds its seat | seats per request |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const c of ['ceiling', 'kjdDefault', 'kjd'] as const) {
     const runs = r.runs.filter((x) => x.contender === c);
@@ -35,7 +41,8 @@ export function renderApfMarkdown(r: ApfResults): string {
     lines.push(
       `| ${LABELS[c]} | ${String(round(median(runs.map((x) => x.jobsPerSecond)), 1))} | ` +
         `${runs.map((x) => String(round(x.jobsPerSecond, 0))).join(', ')} | ${String(dispatched)} | ` +
-        `${String(rejected)} | ${(share * 100).toFixed(2)} % | ${String(runs.reduce((n, x) => n + (x.items - x.created), 0))} |`,
+        `${String(rejected)} | ${(share * 100).toFixed(2)} % | ${String(runs.reduce((n, x) => n + (x.items - x.created), 0))} | ` +
+        `${optional(runs.map((x) => x.seatMsPerRequest))} | ${optional(runs.map((x) => x.seatsPerRequest))} |`,
     );
   }
   const met = (ok: boolean) => (ok ? '✓' : '✗');

@@ -149,17 +149,44 @@ async function serverMetrics(env: BenchEnvironment): Promise<string> {
 }
 
 /** APF's counts for one FlowSchema (requests it dispatched and rejected), and one priority level's seats. */
+export interface FlowMetrics {
+  readonly dispatched: number;
+  readonly rejected: number;
+  readonly nominalSeats: number;
+  /** Sum and count of apiserver_flowcontrol_request_execution_seconds: how long requests held their seats. */
+  readonly executionSeconds: number;
+  readonly executed: number;
+  /** Sum and count of apiserver_flowcontrol_work_estimated_seats: seats each request was estimated to need. */
+  readonly estimatedSeats: number;
+  readonly estimated: number;
+}
+
 export async function flowMetrics(
   env: BenchEnvironment,
   flowSchema: string,
   priorityLevel?: string,
-): Promise<{ dispatched: number; rejected: number; nominalSeats: number }> {
-  const out = { dispatched: 0, rejected: 0, nominalSeats: 0 };
+): Promise<FlowMetrics> {
+  const out = {
+    dispatched: 0,
+    rejected: 0,
+    nominalSeats: 0,
+    executionSeconds: 0,
+    executed: 0,
+    estimatedSeats: 0,
+    estimated: 0,
+  };
   const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
+  const sums: Readonly<Record<string, keyof typeof out>> = {
+    'apiserver_flowcontrol_dispatched_requests_total{': 'dispatched',
+    'apiserver_flowcontrol_rejected_requests_total{': 'rejected',
+    'apiserver_flowcontrol_request_execution_seconds_sum{': 'executionSeconds',
+    'apiserver_flowcontrol_request_execution_seconds_count{': 'executed',
+    'apiserver_flowcontrol_work_estimated_seats_sum{': 'estimatedSeats',
+    'apiserver_flowcontrol_work_estimated_seats_count{': 'estimated',
+  };
   for (const line of (await serverMetrics(env)).split('\n')) {
     if (line.includes(`flow_schema="${flowSchema}"`)) {
-      if (line.startsWith('apiserver_flowcontrol_dispatched_requests_total{')) out.dispatched += value(line);
-      if (line.startsWith('apiserver_flowcontrol_rejected_requests_total{')) out.rejected += value(line);
+      for (const [prefix, key] of Object.entries(sums)) if (line.startsWith(prefix)) out[key] += value(line);
     }
     if (
       priorityLevel !== undefined &&

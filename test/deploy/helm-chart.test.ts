@@ -83,6 +83,8 @@ describe('the Helm chart', () => {
         'ConfigMap',
         'Deployment',
         'Role',
+        'Role', // rbac.events: list events, for the dashboard's Job detail
+        'RoleBinding',
         'RoleBinding',
         'Service',
         'ServiceAccount',

@@ -124,6 +124,18 @@ describe("helm install, then kjd as the chart's ServiceAccount", () => {
           },
           90_000,
         );
+        // rbac.events: kjd reads a Job's Events with the chart's ServiceAccount (the dashboard's Job detail).
+        const jobName = (await redis.hget(`kjd:result:api/${p}-h0`, 'jobName')) ?? '';
+        const events = await fetch(`${kjd.url}/v1/jobs/${jobName}/events?namespace=${ns.name}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const eventsBody = await events.text();
+        assert.equal(events.status, 200, eventsBody);
+        const rows = (JSON.parse(eventsBody) as { items: { reason?: string }[] }).items;
+        assert.ok(
+          rows.some((e) => e.reason === 'SuccessfulCreate'),
+          `the Job's SuccessfulCreate event: ${eventsBody}`,
+        );
       } finally {
         kjd.child.kill('SIGTERM');
         await kjd.exited;
