@@ -112,7 +112,8 @@ export async function startKueue(o: KueueOptions): Promise<KueueManager> {
   const stop = async (): Promise<void> => {
     await webhooks.remove().catch(() => undefined);
     await proc.stop(10_000);
-    if (createdMetricsCert) await rm('/etc/kueue', { recursive: true, force: true });
+    // Only what this process created: the topmost folder it made, or else the two files.
+    for (const path of createdMetricsCert ?? []) await rm(path, { recursive: true, force: true });
   };
   try {
     await waitUntilReady(
@@ -152,16 +153,22 @@ async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
   }
 }
 
-/** Writes a metrics certificate where Kueue insists on finding one; true if this call wrote it. */
-async function ensureMetricsCert(pair: CertPair): Promise<boolean> {
+/**
+ * Writes a metrics certificate where Kueue insists on finding one. Returns
+ * what to remove at stop (the topmost folder this call made, or the files),
+ * or undefined when a certificate was already there.
+ */
+async function ensureMetricsCert(pair: CertPair): Promise<string[] | undefined> {
   try {
     await access(join(METRICS_CERT_DIR, 'tls.crt'));
-    return false;
+    return undefined;
   } catch {
-    await mkdir(METRICS_CERT_DIR, { recursive: true });
-    await cp(pair.cert, join(METRICS_CERT_DIR, 'tls.crt'));
-    await cp(pair.key, join(METRICS_CERT_DIR, 'tls.key'));
-    return true;
+    const made = await mkdir(METRICS_CERT_DIR, { recursive: true });
+    const cert = join(METRICS_CERT_DIR, 'tls.crt');
+    const key = join(METRICS_CERT_DIR, 'tls.key');
+    await cp(pair.cert, cert);
+    await cp(pair.key, key);
+    return made === undefined ? [cert, key] : [made];
   }
 }
 
