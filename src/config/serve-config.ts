@@ -82,6 +82,18 @@ const route = z.strictObject({
     .string()
     .regex(/^[^/\s]{1,128}$/, '1 to 128 characters, no "/" or white space')
     .optional(),
+  /**
+   * Batch mode: pack up to maxItems items (or what arrives within windowMs of
+   * the first) into one Indexed Job, one index per item, each with its own
+   * result. Queue routes only: an HTTP caller waits for its own Job.
+   */
+  batch: z
+    .strictObject({
+      maxItems: z.number().int().min(1).max(1000).default(50),
+      windowMs: z.number().int().min(0).max(60_000).default(100),
+      maxBytes: positiveInt.max(1024 * 1024).default(256 * 1024),
+    })
+    .optional(),
 });
 
 const node = z.strictObject({
@@ -297,6 +309,7 @@ export async function loadServeConfig(
     throw new ConfigError(`${file} is not a valid kjd serve configuration:\n${lines.join('\n')}`);
   }
   checkHttp(file, result.data.http);
+  checkBatchRoutes(file, result.data.routes);
   if ('cluster' in result.data.redis) checkClusterKeys(file, result.data);
   const base = dirname(resolve(file));
   const names = new Set<string>();
@@ -337,6 +350,16 @@ function applyOverrides(
 function withUrl(redis: Record<string, unknown> | undefined, url: string): Record<string, unknown> {
   const wait = redis?.waitForReplicas;
   return { url, ...(wait !== undefined ? { waitForReplicas: wait } : {}) };
+}
+
+/** Batch mode reads a queue: an HTTP caller waits for its own Job's answer. */
+function checkBatchRoutes(file: string, routes: ServeConfig['routes']): void {
+  routes.forEach((r, i) => {
+    if (r.batch !== undefined && r.source.type === 'http')
+      throw new ConfigError(
+        `${file}: routes[${i}].batch: batch mode is for redis-list and redis-stream routes, not http`,
+      );
+  });
 }
 
 /** Rules that span fields: no-auth only on loopback, static mode needs tokens. */

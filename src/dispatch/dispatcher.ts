@@ -14,6 +14,10 @@ import type { WorkItem, WorkSource } from '../sources/source.ts';
 import { isTransientRedisError } from '../sources/redis-connection.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
+import type { BatchClaims } from './batch-claims.ts';
+export type { BatchSettings } from './batch-intake.ts';
+import { takeBatch, type BatchSettings } from './batch-intake.ts';
+import { handleBatch } from './handle-batch.ts';
 import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
 import type { ItemLimits } from './item-limits.ts';
 import { RouteGate, type GateProblem } from './route-gate.ts';
@@ -35,6 +39,8 @@ export interface Route {
   readonly idScope?: string;
   /** HTTP routes: other namespaces a caller may ask for with ?namespace=. */
   readonly callerNamespaces?: readonly string[];
+  /** Batch mode: items packed into Indexed Jobs (queue routes only). */
+  readonly batch?: BatchSettings;
 }
 
 /** What submit() answers: an item's outcome, or no room to take it now. */
@@ -70,6 +76,8 @@ export interface DispatcherDeps {
   readonly jobFinalizers?: readonly string[];
   /** The request already has a result: no second Job (see HandleContext.alreadyDone). */
   readonly alreadyDone?: (requestId: string, idScope: string | undefined) => Promise<boolean>;
+  /** Where batch routes claim their items (required when a route has `batch`). */
+  readonly batchClaims?: BatchClaims;
 }
 
 export class Dispatcher {
@@ -95,7 +103,7 @@ export class Dispatcher {
     return this.#inFlightByRoute.get(route) ?? 0;
   }
 
-  #count(route: string, by: 1 | -1): void {
+  #count(route: string, by: number): void {
     this.#inFlightByRoute.set(route, (this.#inFlightByRoute.get(route) ?? 0) + by);
   }
 
@@ -247,7 +255,10 @@ export class Dispatcher {
       if (!(await this.#hasCapacity(signal))) continue;
       let items: readonly WorkItem[];
       try {
-        items = await this.#take(source, signal);
+        items =
+          route.batch === undefined
+            ? await this.#take(source, signal)
+            : await takeBatch(source, route.batch, signal);
       } catch (err) {
         // A failover or reslot in progress is expected to pass: not an error worth paging for.
         if (isTransientRedisError(err) || (isKjdError(err) && err.category === 'retryable'))
@@ -256,8 +267,78 @@ export class Dispatcher {
         await sleep(1000, signal).catch(() => undefined);
         continue;
       }
-      for (const item of items) this.#begin(route, source, item, log);
+      if (route.batch === undefined) for (const item of items) this.#begin(route, source, item, log);
+      else if (items.length > 0) this.#beginBatch(route, source, items, log);
     }
+  }
+
+  #beginBatch(route: Route, source: WorkSource, items: readonly WorkItem[], log: Logger): void {
+    const { metrics } = this.#d;
+    metrics.itemsReceived.inc({ route: route.name }, items.length);
+    this.#count(route.name, items.length);
+    const task = this.#processBatch(route, source, items, log).finally(() => {
+      this.#inFlight.delete(task);
+      this.#count(route.name, -items.length);
+      metrics.inFlight.set(this.#inFlight.size);
+    });
+    this.#inFlight.add(task);
+    metrics.inFlight.set(this.#inFlight.size);
+  }
+
+  async #processBatch(
+    route: Route,
+    source: WorkSource,
+    items: readonly WorkItem[],
+    log: Logger,
+  ): Promise<void> {
+    const claims = this.#d.batchClaims;
+    const started = performance.now();
+    let outcomes: Map<WorkItem, ItemOutcome>;
+    try {
+      if (claims === undefined) throw new Error('batch mode needs batchClaims');
+      outcomes = await handleBatch(items, {
+        ...this.#context(route, this.#intake.signal, this.#d.limits.maxAttempts),
+        claims,
+        onRetry: this.#onRetry(route, log),
+      });
+    } catch (err) {
+      log.error({ err }, 'unexpected error handling a batch; handing its items back to their queue');
+      for (const item of items) await this.#release(source, item, log);
+      return;
+    }
+    // One Job for many items: tracked and counted once, acknowledged per item; the route held once.
+    const seen = new Set<string>();
+    for (const item of items) {
+      const outcome = outcomes.get(item) ?? { kind: 'abandoned' };
+      const key = outcome.kind === 'created' ? (outcome.job.metadata?.name ?? '') : outcome.kind;
+      const repeat = (outcome.kind === 'created' || outcome.kind === 'held') && seen.has(key);
+      seen.add(key);
+      const child = log.child({ requestId: item.requestId });
+      await (
+        !repeat
+          ? this.#settle(route, source, item, outcome, child, started)
+          : outcome.kind === 'held'
+            ? this.#release(source, item, child)
+            : source.ack(item)
+      ).catch(async (err: unknown) => {
+        child.error({ err }, 'settling a batch item failed; handing it back to its queue');
+        await this.#release(source, item, child);
+      });
+    }
+  }
+
+  #onRetry(route: Route, log: Logger): (err: unknown, attempt: number) => void {
+    return (err, attempt) => {
+      const code = (err as { code?: string }).code ?? 'UNKNOWN';
+      this.#d.metrics.retries.inc({ route: route.name, code });
+      log.warn({ err, attempt }, 'creating the Job failed; will retry');
+    };
+  }
+
+  async #release(source: WorkSource, item: WorkItem, log: Logger): Promise<void> {
+    await source.release?.(item).catch((releaseErr: unknown) => {
+      log.error({ err: releaseErr }, 'handing the item back failed; the source will recover it');
+    });
   }
 
   /** As many items as there is room for (one when the source cannot batch). */
@@ -306,16 +387,11 @@ export class Dispatcher {
   }
 
   async #process(route: Route, source: WorkSource, item: WorkItem, log: Logger): Promise<void> {
-    const { metrics } = this.#d;
     const started = performance.now();
     try {
       const outcome = await handleItem(item, {
         ...this.#context(route, this.#intake.signal, this.#d.limits.maxAttempts),
-        onRetry: (err, attempt) => {
-          const code = (err as { code?: string }).code ?? 'UNKNOWN';
-          metrics.retries.inc({ route: route.name, code });
-          log.warn({ err, attempt }, 'creating the Job failed; will retry');
-        },
+        onRetry: this.#onRetry(route, log),
       });
       await this.#settle(route, source, item, outcome, log, started);
     } catch (err) {

@@ -88,10 +88,27 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
   } catch (err) {
     return deadOrThrow(err);
   }
+  return createJob(job, ctx, async () =>
+    (await ctx.alreadyDone?.(item.requestId, ctx.idScope))
+      ? { kind: 'done', jobName: job.metadata?.name ?? '' }
+      : undefined,
+  );
+}
+
+/**
+ * Creates `job`, retrying what is worth retrying (its name is fixed, so a
+ * retry cannot make a second Job). `before`, asked before every attempt, may
+ * end it early with its own outcome (the request already has a result).
+ */
+export async function createJob(
+  job: V1Job,
+  ctx: HandleContext,
+  before?: () => Promise<ItemOutcome | undefined>,
+): Promise<ItemOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      if (await ctx.alreadyDone?.(item.requestId, ctx.idScope))
-        return { kind: 'done', jobName: job.metadata?.name ?? '' };
+      const early = await before?.();
+      if (early !== undefined) return early;
       const result = await ctx.jobs.create(job, { namespace: ctx.namespace, waitSignal: ctx.signal });
       return { kind: 'created', job: result.job, existed: !result.created };
     } catch (err) {
@@ -110,7 +127,8 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
   }
 }
 
-function renderItem(item: WorkItem, ctx: HandleContext): V1Job {
+/** The item's own Job, labelled and queued as the route asks. Throws what renderJob throws. */
+export function renderItem(item: WorkItem, ctx: HandleContext): V1Job {
   const { values, whole } = parseItem(item.payload, ctx.itemLimits);
   const job = ctx.template.render({
     values,
@@ -160,7 +178,7 @@ function decorate(job: V1Job, ctx: HandleContext): void {
     job.metadata.finalizers = [...new Set([...(job.metadata.finalizers ?? []), ...ctx.finalizers])];
 }
 
-function deadOrThrow(err: unknown): ItemOutcome {
+export function deadOrThrow(err: unknown): ItemOutcome {
   if (isKjdError(err) && err.category === 'permanent')
     return { kind: 'dead', code: err.code, reason: err.message };
   throw err;

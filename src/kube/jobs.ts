@@ -4,7 +4,12 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { KjdError, type ErrorCategory } from '../errors.ts';
 import { apiPath, type KubeClient } from './client.ts';
 import { KubeConflictError, KubeInvalidError, KubeNotFoundError } from './errors.ts';
-import { ANNOTATION_ID_SCOPE, ANNOTATION_REQUEST_ID, JOB_NAME_POD_LABEL } from './labels.ts';
+import {
+  ANNOTATION_BATCH_REQUEST_IDS,
+  ANNOTATION_ID_SCOPE,
+  ANNOTATION_REQUEST_ID,
+  JOB_NAME_POD_LABEL,
+} from './labels.ts';
 
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -88,7 +93,10 @@ export class JobOperations {
   /** The Job already named `name`, when it was made for the same request (id and scope); else a conflict. */
   async #sameRequest(job: V1Job, name: string, namespace: string): Promise<V1Job> {
     const existing = await this.get(name, namespace);
-    const id = (j: V1Job) => j.metadata?.annotations?.[ANNOTATION_REQUEST_ID];
+    // A batch Job's request is its list of items (same list, same Job).
+    const id = (j: V1Job) =>
+      j.metadata?.annotations?.[ANNOTATION_REQUEST_ID] ??
+      j.metadata?.annotations?.[ANNOTATION_BATCH_REQUEST_IDS];
     const scope = (j: V1Job) => j.metadata?.annotations?.[ANNOTATION_ID_SCOPE];
     const wanted = id(job);
     if (wanted !== undefined && wanted === id(existing) && scope(job) === scope(existing)) return existing;

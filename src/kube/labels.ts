@@ -16,6 +16,12 @@ export const ANNOTATION_REQUEST_ID = 'kjd.dev/request-id';
  */
 export const ANNOTATION_ID_SCOPE = 'kjd.dev/id-scope';
 /**
+ * On a batch Job (a route's `batch`): the request ids of its items, a JSON
+ * array in index order. It stands for the Job's request, as
+ * ANNOTATION_REQUEST_ID does on a Job of one item.
+ */
+export const ANNOTATION_BATCH_REQUEST_IDS = 'kjd.dev/batch-request-ids';
+/**
  * Set by `kjd serve` on every Job it creates and removed only once the Job's
  * result is in Redis, so a Job cannot vanish (TTL, cleanup, a person's
  * delete) before its result is recorded, even while kjd is down.

@@ -8,8 +8,10 @@ import type { Writable } from 'node:stream';
 import type { V1Job } from '@kubernetes/client-node';
 import type { JobState } from '../kube/job-status.ts';
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/serve-config.ts';
+import { ConfigError, type ServeConfig } from '../config/serve-config.ts';
+import type { BatchClaims } from '../dispatch/batch-claims.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
+import type { ItemLimits } from '../dispatch/item-limits.ts';
 import { checkAccess, ruleName } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Authenticator } from '../server/auth.ts';
@@ -36,7 +38,15 @@ import { Pushback } from '../metrics/pushback.ts';
 import { streamJobLogs } from '../kube/logs.ts';
 import { jobEvents } from '../kube/events.ts';
 import { loadUiAssets, uiApp } from '../server/ui-assets.ts';
-import { authClientFor, cleanupFor, jobEvent, kubeClientFor, replicaIdFrom, resultsFor } from './parts.ts';
+import {
+  authClientFor,
+  batchClaimsFor,
+  cleanupFor,
+  jobEvent,
+  kubeClientFor,
+  replicaIdFrom,
+  resultsFor,
+} from './parts.ts';
 
 /** How often /v1/events sends the dashboard's counts and rates. */
 const LIVE_STATS_EVERY_MS = 2000;
@@ -62,6 +72,8 @@ export class DispatcherService {
   readonly replicaId: string;
   readonly client: KubeClient;
   readonly results: RedisResults;
+  /** Batch routes' claims (batch-claims.ts); the result recorder forgets them. */
+  readonly batchClaims: BatchClaims;
   readonly events = new EventHub();
   #state: ServiceState = 'created';
   readonly #config: ServeConfig;
@@ -87,6 +99,7 @@ export class DispatcherService {
 
   static async create(config: ServeConfig, deps: ServiceDeps): Promise<DispatcherService> {
     const templates = await Promise.all(config.routes.map((r) => loadTemplate(r.template)));
+    checkBatchTemplates(config, templates);
     return new DispatcherService(config, deps, templates);
   }
 
@@ -102,6 +115,7 @@ export class DispatcherService {
     this.client = kubeClientFor(config.kubernetes, deps.env, this.metrics, this.#pushback);
     this.#redis = connectRedis(config.redis, 'commands');
     this.results = resultsFor(config, this.#redis);
+    this.batchClaims = batchClaimsFor(config, this.#redis);
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
     const routes = buildRoutes(config, templates, this.client.namespace, (r) => {
@@ -111,11 +125,12 @@ export class DispatcherService {
     });
     this.#routes = routes;
     this.#jobs = jobs;
+    const inFlight = (route: string) => this.#dispatcher.inFlightFor(route);
     this.#routeViews = routeViews(config, routes, {
       redis: this.#redis,
       results: this.results,
       jobs,
-      inFlight: (route) => this.#dispatcher.inFlightFor(route),
+      inFlight,
     });
     this.#live = new LiveStats(this.#routeViews, this.metrics, this.#pushback);
     this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
@@ -142,6 +157,7 @@ export class DispatcherService {
     this.#recorder = new ResultRecorder({
       jobs,
       results: this.results,
+      batchClaims: this.batchClaims,
       logger: this.#log.child({ component: 'results' }),
       ...(this.#sweeper !== undefined ? { cleanup: this.#sweeper } : {}),
     });
@@ -149,17 +165,11 @@ export class DispatcherService {
     this.#dispatcher = new Dispatcher({
       routes,
       jobs,
-      limits: {
-        ...limits,
-        item: {
-          maxBytes: limits.maxItemBytes,
-          maxDepth: limits.maxItemDepth,
-          maxEntries: limits.maxItemEntries,
-        },
-      },
+      limits: { ...limits, item: itemLimitsOf(limits) },
       jobLabels: { [LABEL_INSTANCE]: config.instance },
       jobFinalizers: [FINALIZER_RESULT],
       alreadyDone: (requestId, idScope) => this.results.exists(requestId, idScope),
+      batchClaims: this.batchClaims,
       metrics: this.metrics,
       logger: this.#log.child({ component: 'dispatcher' }),
       activeJobs: () => this.#tracker.active,
@@ -339,6 +349,22 @@ function routesCheck(held: ReturnType<Dispatcher['heldRoutes']>): { ok: boolean;
   return { ok: true, detail: 'every route taking items' };
 }
 
+/** What one item may be: checked on its text before it is parsed. */
+function itemLimitsOf(limits: ServeConfig['limits']): ItemLimits {
+  return { maxBytes: limits.maxItemBytes, maxDepth: limits.maxItemDepth, maxEntries: limits.maxItemEntries };
+}
+
+/** A route in batch mode needs a template batch mode can vary per item: said at start, not per item. */
+function checkBatchTemplates(config: ServeConfig, templates: readonly JobTemplate[]): void {
+  const problems = config.routes.flatMap((r, i) =>
+    r.batch === undefined
+      ? []
+      : (templates[i]?.batchProblems() ?? []).map((p) => `  routes[${i}] (${r.name}): ${p}`),
+  );
+  if (problems.length > 0)
+    throw new ConfigError(`these templates cannot run in batch mode:\n${problems.join('\n')}`);
+}
+
 /** Each configured route with its template, namespace and source (none for HTTP routes). */
 function buildRoutes(
   config: ServeConfig,
@@ -356,6 +382,7 @@ function buildRoutes(
       namespace: r.namespace ?? template.namespace ?? fallbackNamespace,
       ...(source !== undefined ? { source } : {}),
       ...(r.kueue !== undefined ? { kueueQueue: r.kueue.queueName } : {}),
+      ...(r.batch !== undefined ? { batch: r.batch } : {}),
       ...(r.source.type === 'http' && r.source.namespaces !== undefined
         ? { callerNamespaces: r.source.namespaces }
         : {}),

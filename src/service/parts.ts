@@ -18,6 +18,7 @@ import type { JobEvent } from '../server/event-hub.ts';
 import { layoutFor, type RedisClient } from '../sources/redis-connection.ts';
 import { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import { RedisResults } from '../tracking/results.ts';
+import { BatchClaims } from '../dispatch/batch-claims.ts';
 
 export function kubeClientFor(
   k: ServeConfig['kubernetes'],
@@ -141,4 +142,9 @@ export function resultsFor(config: ServeConfig, redis: RedisClient): RedisResult
     ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
     ...config.results,
   });
+}
+
+/** Batch routes' claims: beside the results, in their layout, kept as long. */
+export function batchClaimsFor(config: ServeConfig, redis: RedisClient): BatchClaims {
+  return new BatchClaims({ redis, layout: layoutFor(config.redis), ttlSeconds: config.results.ttlSeconds });
 }

@@ -112,3 +112,22 @@ export function resultKeys(
 export function resultStream(layout: KeyLayout, stream: string, idScope: string): string {
   return layout === 'plain' ? stream : `${stream}:{${idScope}}`;
 }
+
+/**
+ * Batch mode's keys of one idScope: which batch Job claimed each request
+ * (`…/claim/<id>`), and each batch Job's items (`…/job/<name>`), so that any
+ * item of a batch redelivered after a crash can make exactly that Job again.
+ * Tagged like the results, so a claim and its results share a slot.
+ */
+export interface BatchKeys {
+  claim(requestId: string): string;
+  manifest(jobName: string): string;
+}
+
+export function batchKeys(layout: KeyLayout, prefix: string, idScope: string | undefined): BatchKeys {
+  const scope = layout === 'plain' ? (idScope ?? UNSCOPED_TAG) : `{${idScope ?? UNSCOPED_TAG}}`;
+  return {
+    claim: (requestId) => `${prefix}${scope}/claim/${requestId}`,
+    manifest: (jobName) => `${prefix}${scope}/job/${jobName}`,
+  };
+}

@@ -207,6 +207,11 @@ export class RedisListSource implements WorkSource {
     return this.#take(max, signal);
   }
 
+  takeWaiting(max: number): Promise<WorkItem[]> {
+    if (this.#stopped !== undefined) return Promise.resolve([]);
+    return this.#take(max, new AbortController().signal);
+  }
+
   async #take(max: number, signal: AbortSignal): Promise<WorkItem[]> {
     // As bytes: what Redis holds, so LREM matches it exactly even when it is not UTF-8.
     const stored = (await evalBuffer(

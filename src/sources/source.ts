@@ -40,6 +40,11 @@ export interface WorkSource {
    * trips under load), else as next(). Same contract as next() per item.
    */
   nextBatch?(max: number, signal: AbortSignal): Promise<WorkItem[]>;
+  /**
+   * Optional: up to `max` items that are waiting now, never blocking (batch
+   * mode fills a batch with them within its window). Same contract as next().
+   */
+  takeWaiting?(max: number): Promise<WorkItem[]>;
   /** The Job exists: the item leaves the store. */
   ack(item: WorkItem): Promise<void>;
   /** The item can never become a Job: move it, with the reason, to the dead-letter place next to its queue. */

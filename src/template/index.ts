@@ -1,6 +1,15 @@
 // The public surface of the template module: load a Job template, render it
 // for an item, and the names, labels and errors other modules rely on.
 // Everything not listed here is internal.
+export {
+  ANNOTATION_BATCH_REQUEST_IDS,
+  BatchMismatchError,
+  LABEL_BATCH_SIZE,
+  batchRequestIds,
+  packBatch,
+  parseIndexes,
+} from './batch.ts';
+export type { BatchMember } from './batch.ts';
 export { coerce, checkValue } from './coerce.ts';
 export type { CheckedValue } from './coerce.ts';
 export {

@@ -2,6 +2,7 @@
 // parameters, and render().
 import type { V1Job } from '@kubernetes/client-node';
 import type { ParameterSpec } from './parameter-types.ts';
+import { batchProblems } from './batch.ts';
 import { renderJob } from './render.ts';
 import type { CompiledTemplate, RenderRequest } from './render.ts';
 
@@ -24,6 +25,8 @@ export interface JobTemplate {
    * PayloadTooLargeError, RequestIdInvalidError or NamespaceInvalidError.
    */
   render(request: RenderRequest): V1Job;
+  /** Why this template cannot run in a route's batch mode; [] when it can. */
+  batchProblems(): string[];
 }
 
 export class CompiledJobTemplate implements JobTemplate {
@@ -61,5 +64,14 @@ export class CompiledJobTemplate implements JobTemplate {
 
   render(request: RenderRequest): V1Job {
     return renderJob(this.#compiled, request);
+  }
+
+  batchProblems(): string[] {
+    const c = this.#compiled;
+    return batchProblems(
+      c.manifest,
+      c.slots,
+      c.parameters.map((p) => p.name),
+    );
   }
 }

@@ -18,6 +18,7 @@ import {
   MANAGED_BY_KJD,
 } from '../kube/labels.ts';
 import type { KubeTransport } from '../kube/transport.ts';
+import { batchRequestIds } from '../template/index.ts';
 import { INITIAL_EVENTS_END, watchJobs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
 
@@ -60,6 +61,15 @@ export interface JobRef {
   readonly template: string;
   /** The Job's finalizers when last seen; kjd removes its own (FINALIZER_RESULT) after the result. */
   readonly finalizers: readonly string[];
+  /** A batch Job: its items' request ids, in index order (requestId is then undefined). */
+  readonly batch?: BatchRef;
+}
+
+/** A batch Job's items, and which of their indexes had ended when the Job was last seen. */
+export interface BatchRef {
+  readonly requestIds: readonly string[];
+  readonly completedIndexes?: string;
+  readonly failedIndexes?: string;
 }
 
 export function jobRef(job: V1Job): JobRef {
@@ -71,6 +81,20 @@ export function jobRef(job: V1Job): JobRef {
     idScope: m?.annotations?.[ANNOTATION_ID_SCOPE],
     template: m?.labels?.['kjd.dev/template'] ?? '',
     finalizers: m?.finalizers ?? [],
+    ...batchRefOf(job),
+  };
+}
+
+function batchRefOf(job: V1Job): { batch?: BatchRef } {
+  const requestIds = batchRequestIds(job);
+  if (requestIds === undefined) return {};
+  const { completedIndexes, failedIndexes } = job.status ?? {};
+  return {
+    batch: {
+      requestIds,
+      ...(completedIndexes !== undefined ? { completedIndexes } : {}),
+      ...(failedIndexes !== undefined ? { failedIndexes } : {}),
+    },
   };
 }
 
@@ -320,7 +344,8 @@ export class JobTracker {
       finished,
       suspended: job.spec?.suspend === true,
       vanished: vanished || before?.vanished === true,
-      ref: before?.ref ?? jobRef(job),
+      // A batch Job's ended indexes change while it runs: kept fresh for a delete before it finishes.
+      ref: before?.ref !== undefined && before.ref.batch === undefined ? before.ref : jobRef(job),
     };
     this.#count(before, -1);
     this.#count(now, 1);

@@ -5,7 +5,9 @@
 // the finalizer keeps the Job (and so the chance to record it) across a
 // restart. The container's own outcome (exit code, termination message) is
 // best effort: a failed Pods GET does not hold the result back.
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { BatchClaims } from '../dispatch/batch-claims.ts';
+import { parseIndexes } from '../template/index.ts';
 import type { Logger } from 'pino';
 import type { JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
@@ -14,8 +16,8 @@ import { containerOutcome, type ContainerOutcome } from '../kube/pod-outcome.ts'
 import { sleep } from '../time/sleep.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import type { CleanupSweeper } from './cleanup-sweeper.ts';
-import { jobRef, type JobRef } from './job-tracker.ts';
-import { resultFrom, type JobResult, type RedisResults } from './results.ts';
+import { jobRef, type BatchRef, type JobRef } from './job-tracker.ts';
+import { resultFrom, type JobResult, type RedisResults, type ResultStatus } from './results.ts';
 
 export interface ResultRecorderOptions {
   readonly jobs: Pick<JobOperations, 'pods' | 'removeFinalizer'>;
@@ -28,6 +30,8 @@ export interface ResultRecorderOptions {
   readonly retryBaseMs?: number;
   /** Called once per result this process wrote (metrics). */
   readonly onRecorded?: (result: JobResult) => void;
+  /** Batch Jobs: their items' claims are let go once every item has its result. */
+  readonly batchClaims?: Pick<BatchClaims, 'forget'>;
 }
 
 export class ResultRecorder {
@@ -82,18 +86,11 @@ export class ResultRecorder {
 
   async #record(ref: JobRef, state: JobState | undefined): Promise<void> {
     const log = this.#o.logger.child({ jobName: ref.name, requestId: ref.requestId });
-    if (ref.requestId !== undefined) {
-      const phase = state?.finished === true ? state.phase : undefined;
-      const outcome =
-        phase === 'Failed' || phase === 'Succeeded' ? await this.#outcome(ref, phase, log) : undefined;
-      const result = resultOf(ref, ref.requestId, state, outcome);
-      const written = await this.#retry(log, 'writing the result', () => this.#o.results.write(result));
-      if (written === undefined) return; // stopping: the finalizer keeps the Job for the next run
-      if (written) {
-        this.#o.onRecorded?.(result);
-        log.info({ status: result.status }, 'result recorded');
-      }
-    }
+    const recorded =
+      ref.batch !== undefined
+        ? await this.#recordBatch(ref, ref.batch, state, log)
+        : ref.requestId === undefined || (await this.#recordOne(ref, ref.requestId, state, log));
+    if (!recorded) return; // stopping: the finalizer keeps the Job for the next run
     if (ref.finalizers.includes(FINALIZER_RESULT)) {
       const removed = await this.#retry(log, "removing kjd's finalizer", () =>
         this.#o.jobs
@@ -104,6 +101,86 @@ export class ResultRecorder {
     }
     const finishedAt = state?.finishTime === undefined ? Date.now() : Date.parse(state.finishTime);
     if (state !== undefined) this.#o.cleanup?.schedule(ref, finishedAt);
+  }
+
+  /** The result of a Job of one item; false when kjd stops first. */
+  async #recordOne(
+    ref: JobRef,
+    requestId: string,
+    state: JobState | undefined,
+    log: Logger,
+  ): Promise<boolean> {
+    const phase = state?.finished === true ? state.phase : undefined;
+    const outcome =
+      phase === 'Failed' || phase === 'Succeeded' ? await this.#outcome(ref, phase, log) : undefined;
+    const result = resultOf(ref, requestId, state, outcome);
+    const written = await this.#retry(log, 'writing the result', () => this.#o.results.write(result));
+    if (written === undefined) return false;
+    if (written) {
+      this.#o.onRecorded?.(result);
+      log.info({ status: result.status }, 'result recorded');
+    }
+    return true;
+  }
+
+  /**
+   * One result per item of a batch Job, each from its own index: Succeeded
+   * or Failed as the index ended (with its Pod's exit code), Deleted when the
+   * Job went before the index ended. Then the items' claims go (the results
+   * are their tombstones now). False when kjd stops first.
+   */
+  async #recordBatch(
+    ref: JobRef,
+    batch: BatchRef,
+    state: JobState | undefined,
+    log: Logger,
+  ): Promise<boolean> {
+    const finished = state?.finished === true;
+    const completed = parseIndexes(batch.completedIndexes);
+    const failed = parseIndexes(batch.failedIndexes);
+    const pods = finished ? await this.#batchPods(ref, completed.size + failed.size, log) : [];
+    const results = batch.requestIds.map((requestId, index) => {
+      const status: ResultStatus = completed.has(index)
+        ? 'Succeeded'
+        : failed.has(index) || (finished && state.phase === 'Failed')
+          ? 'Failed'
+          : finished
+            ? 'Succeeded'
+            : 'Deleted';
+      const own = pods.filter((p) => p.metadata?.annotations?.[COMPLETION_INDEX] === String(index));
+      const outcome = status === 'Deleted' ? undefined : containerOutcome(own, status);
+      return batchResult(ref, requestId, index, status, state, outcome);
+    });
+    for (const result of results) {
+      const written = await this.#retry(log, 'writing a batch result', () => this.#o.results.write(result));
+      if (written === undefined) return false;
+      if (written) this.#o.onRecorded?.(result);
+    }
+    log.info({ items: results.length }, 'batch results recorded');
+    const forgotten = await this.#retry(log, "letting go of the batch's claims", () =>
+      (this.#o.batchClaims?.forget(ref.idScope, ref.name, batch.requestIds) ?? Promise.resolve()).then(
+        () => true,
+      ),
+    );
+    return forgotten !== undefined;
+  }
+
+  /** A finished batch Job's Pods: from the watch cache, consistently when the cache lacks some ended index. */
+  async #batchPods(ref: JobRef, ended: number, log: Logger): Promise<V1Pod[]> {
+    const signal = this.#stop.signal;
+    try {
+      const cached = await this.#o.jobs.pods(ref.name, ref.namespace, signal, { cached: true });
+      const indexes = new Set(
+        cached
+          .filter((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed')
+          .map((p) => p.metadata?.annotations?.[COMPLETION_INDEX]),
+      );
+      if (indexes.size >= ended) return cached;
+      return await this.#o.jobs.pods(ref.name, ref.namespace, signal);
+    } catch (err) {
+      log.warn({ err }, "reading the batch Job's Pods failed; its results go without exit codes");
+      return [];
+    }
   }
 
   /** The exit code and termination message of the container that decided the Job. */
@@ -152,6 +229,37 @@ export class ResultRecorder {
       return false;
     }
   }
+}
+
+/** The Job controller's annotation on each Pod of an Indexed Job. */
+const COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
+
+function batchResult(
+  ref: JobRef,
+  requestId: string,
+  index: number,
+  status: ResultStatus,
+  state: JobState | undefined,
+  outcome: ContainerOutcome | undefined,
+): JobResult {
+  return {
+    requestId,
+    ...(ref.idScope !== undefined ? { idScope: ref.idScope } : {}),
+    jobName: ref.name,
+    namespace: ref.namespace,
+    template: ref.template,
+    index,
+    status,
+    ...(status === 'Deleted'
+      ? { reason: 'JobDeleted' }
+      : status === 'Failed'
+        ? { reason: state?.reason ?? 'FailedIndexes' }
+        : {}),
+    ...(state?.startTime !== undefined ? { startTime: state.startTime } : {}),
+    ...(state?.completionTime !== undefined ? { completionTime: state.completionTime } : {}),
+    ...(outcome !== undefined ? { exitCode: outcome.exitCode } : {}),
+    ...(outcome?.terminationMessage !== undefined ? { terminationMessage: outcome.terminationMessage } : {}),
+  };
 }
 
 function resultOf(

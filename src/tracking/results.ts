@@ -34,6 +34,8 @@ export interface JobResult {
   readonly exitCode?: number;
   /** That container's termination message (/dev/termination-log), when it wrote one. */
   readonly terminationMessage?: string;
+  /** Batch mode: the item's index in its Indexed Job (jobName), whose Pods ran it. */
+  readonly index?: number;
 }
 
 export interface ResultsOptions {
