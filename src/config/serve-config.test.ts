@@ -144,3 +144,19 @@ test('redis.cluster: a dead-letter key in another slot, or a stray brace, is ref
   assert.match(err.message, /routes\[1\]\.source\.stream: "b\}" has a "\{" or "\}" but no hash tag/);
   assert.match(err.message, /routes\[2\]\.idScope: no "\{" or "\}"/);
 });
+
+test('batch mode: defaults filled in; refused on an HTTP route, whose caller waits for its own Job', async () => {
+  const c = await load(`
+redis: { url: 'redis://r:6379' }
+routes:
+  - { name: worker, template: w.yaml, source: { type: redis-list, key: q }, batch: {} }
+`);
+  assert.deepEqual(c.routes[0]?.batch, { maxItems: 50, windowMs: 100, maxBytes: 262_144 });
+  const err = await load(`
+redis: { url: 'redis://r:6379' }
+routes:
+  - { name: api, template: w.yaml, source: { type: http }, batch: { maxItems: 5 } }
+`).catch((e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.match(err.message, /routes\[0\]\.batch: batch mode is for redis-list and redis-stream routes/);
+});

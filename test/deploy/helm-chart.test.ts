@@ -127,10 +127,10 @@ describe('the Helm chart', () => {
     );
   });
 
-  test('a route in Kueue mode reaches kjd serve with its queue name', async () => {
+  test('a route in Kueue mode and batch mode reaches kjd serve with its queue name and batch settings', async () => {
     const objects = await render([
       '--set', 'redis.url=redis://redis:6379',
-      '--set-json', 'routes=[{"name":"worker","template":"worker-job.yaml","source":{"type":"redis-list","key":"q"},"kueue":{"queueName":"team-a"}}]',
+      '--set-json', 'routes=[{"name":"worker","template":"worker-job.yaml","source":{"type":"redis-list","key":"q"},"kueue":{"queueName":"team-a"},"batch":{"maxItems":20,"windowMs":50}}]',
     ]); // prettier-ignore
     const config = (objects as (KubernetesObject & { data?: Record<string, string> })[]).find(
       (o) => o.kind === 'ConfigMap' && o.data?.['kjd.yaml'] !== undefined,
@@ -150,6 +150,8 @@ describe('the Helm chart', () => {
     );
     const loaded = await loadServeConfig(file, {});
     assert.deepEqual(loaded.routes[0]?.kueue, { queueName: 'team-a' });
+    // Batch mode travels too (defaults filled in by kjd's own schema).
+    assert.deepEqual(loaded.routes[0]?.batch, { maxItems: 20, windowMs: 50, maxBytes: 256 * 1024 });
     await assert.rejects(
       render([
         '--set',

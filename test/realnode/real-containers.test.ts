@@ -157,5 +157,51 @@ describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, () =>
         );
       },
     );
+
+    test(
+      'batch mode: three items in one Indexed Job, each index with its own exit code and message',
+      { skip: rn.skip, timeout: 240_000 },
+      async () => {
+        requireRealNode(rn);
+        const p = fx.prefix();
+        const route = { ...fx.listRoute(p), template, batch: { maxItems: 3, windowMs: 2000 } };
+        const items = [
+          { id: `${p}-a`, VALUE: HOSTILE },
+          { id: `${p}-b`, VALUE: 'nope', EXIT_CODE: 3 },
+          { id: `${p}-c`, VALUE: "it's $HOME `id`" },
+        ];
+        await fx.redis.lpush(`${p}:queue`, ...items.map((i) => JSON.stringify(i)));
+        const kjdServe = await fx.serve(p, { routes: [route] });
+        const results = [];
+        for (const { id } of items) {
+          results.push(
+            await eventually(
+              `the result of ${id}`,
+              async () => {
+                const h = await fx.redis.hgetall(`${p}:result:list/${id}`);
+                return h.status === undefined ? undefined : h;
+              },
+              200_000,
+            ),
+          );
+        }
+        await fx.stop(kjdServe);
+        assert.equal(new Set(results.map((r) => r.jobName)).size, 1, 'one Job for the three');
+        assert.deepEqual(
+          results.map((r) => [r.index, r.status, r.exitCode, r.terminationMessage]),
+          [
+            ['0', 'Succeeded', '0', `exit 0: ${HOSTILE}`],
+            ['1', 'Failed', '3', 'exit 3: nope'],
+            ['2', 'Succeeded', '0', "exit 0: it's $HOME `id`"],
+          ],
+        );
+        const pods = await core().listNamespacedPod({
+          namespace: ns.name,
+          labelSelector: `job-name=${results[0]?.jobName ?? ''}`,
+        });
+        assert.equal(pods.items.length, 3, 'one Pod per index (backoffLimit 0: no retry)');
+        assert.ok(pods.items.every((pod) => pod.spec?.nodeName === rn.name));
+      },
+    );
   });
 });
