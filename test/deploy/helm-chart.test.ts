@@ -149,9 +149,11 @@ describe('the Helm chart', () => {
       await readFile(new URL('../../examples/worker-job.yaml', import.meta.url), 'utf8'),
     );
     const loaded = await loadServeConfig(file, {});
-    assert.deepEqual(loaded.routes[0]?.kueue, { queueName: 'team-a' });
+    const [route] = loaded.routes;
+    assert.ok(route);
+    assert.deepEqual(route.kueue, { queueName: 'team-a' });
     // Batch mode travels too (defaults filled in by kjd's own schema).
-    assert.deepEqual(loaded.routes[0]?.batch, { maxItems: 20, windowMs: 50, maxBytes: 256 * 1024 });
+    assert.deepEqual(route.batch, { maxItems: 20, windowMs: 50, maxBytes: 256 * 1024 });
     await assert.rejects(
       render([
         '--set',
