@@ -1,5 +1,6 @@
 // `npm run bench -- --scenario e2e [--items 1000] [--repetitions 2] [--pod-ms 100]
-//   [--settings defaults,tuned] [--contenders ceiling,kjd[,batch]] [--batch-items 50]`:
+//   [--settings defaults,tuned] [--contenders ceiling,kjd,batch,batchPod] [--batch-items 50]
+//   [--batch-items-per-pod 10]`:
 // items *finished* per second, end to end (issue 16): Jobs whose kwok Pods run
 // `pod-ms` and succeed, counted until the result is readable in Redis (kjd) or
 // the Job is Complete (the raw creator, which has no results).
@@ -13,7 +14,9 @@
 //   control plane set;
 // - kjd: `kjd serve` at its defaults, the items LPUSHed to a list at once;
 // - batch: the same with the route's batch mode (Indexed Jobs of up to
-//   `batch-items`), when the checkout has it.
+//   `batch-items`, gathered within `batch-window-ms`), one index per item;
+// - batchPod: batch mode with `batch-items-per-pod` items run one after
+//   another in each Pod.
 // The CPU each control-plane process spent over each run, per finished item,
 // says which component bounds what.
 import { writeFile, readFile, mkdtemp, rm } from 'node:fs/promises';
@@ -43,7 +46,7 @@ import { settle } from './lib/settle.ts';
 import { percentiles, round } from './lib/stats.ts';
 
 const SETTINGS: Readonly<Record<string, ControllerManagerTuning>> = { defaults: 'upstream', tuned: 'tuned' };
-const CONTENDERS: readonly E2eContender[] = ['ceiling', 'kjd', 'batch'];
+const CONTENDERS: readonly E2eContender[] = ['ceiling', 'kjd', 'batch', 'batchPod'];
 
 function parseE2eArgs(argv: readonly string[]) {
   const { values } = parseArgs({
@@ -53,9 +56,9 @@ function parseE2eArgs(argv: readonly string[]) {
       repetitions: { type: 'string', default: '2' },
       'pod-ms': { type: 'string', default: '100' },
       settings: { type: 'string', default: 'defaults,tuned' },
-      // batch only by asking: kjd has no batch mode yet (issue 16), and its config refuses the route.
-      contenders: { type: 'string', default: 'ceiling,kjd' },
+      contenders: { type: 'string', default: 'ceiling,kjd,batch,batchPod' },
       'batch-items': { type: 'string', default: '50' },
+      'batch-items-per-pod': { type: 'string', default: '10' },
       'batch-window-ms': { type: 'string', default: '100' },
       'ceiling-workers': { type: 'string', default: '32' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
@@ -75,6 +78,7 @@ function parseE2eArgs(argv: readonly string[]) {
     repetitions: int('repetitions', 1),
     podMs: int('pod-ms', 0),
     batchItems: int('batch-items', 2),
+    batchItemsPerPod: int('batch-items-per-pod', 2),
     batchWindowMs: int('batch-window-ms', 1),
     ceilingWorkers: int('ceiling-workers', 1),
   };
@@ -168,6 +172,7 @@ interface Ctx {
 interface Options {
   readonly items: number;
   readonly batchItems: number;
+  readonly batchItemsPerPod: number;
   readonly batchWindowMs: number;
   readonly ceilingWorkers: number;
   /** Node.js flags for kjd, e.g. --cpu-prof (`--profile DIR`). */
@@ -198,10 +203,7 @@ async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) =
       observer.until(() => observer.finished.size >= o.items, limitMs, `${String(o.items)} Jobs finished`);
   } else {
     const queue = `bench:${ns.name}:queue`;
-    const settings: KjdSettings = {
-      nodeArgs: o.nodeArgs,
-      ...(c === 'batch' ? { route: { batch: { maxItems: o.batchItems, windowMs: o.batchWindowMs } } } : {}),
-    };
+    const settings: KjdSettings = { nodeArgs: o.nodeArgs, ...routeFor(c, o) };
     const kjd = await startKjd(ns, ctx, settings, queue, ctx.template);
     const reader = env.redis.duplicate();
     const reading = stampResults(reader, kjd.resultsStream, done, o.items, limitMs);
@@ -253,6 +255,13 @@ async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) =
     await observer.stop();
     await ns.remove();
   }
+}
+
+/** The bench route's batch settings for the batch contenders. */
+function routeFor(c: E2eContender, o: Options): Pick<KjdSettings, 'route'> {
+  if (c !== 'batch' && c !== 'batchPod') return {};
+  const itemsPerPod = c === 'batchPod' ? o.batchItemsPerPod : 1;
+  return { route: { batch: { maxItems: o.batchItems, windowMs: o.batchWindowMs, itemsPerPod } } };
 }
 
 function cpuOf(pids: Readonly<Record<string, number>>): Record<string, number> {

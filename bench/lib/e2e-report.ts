@@ -10,7 +10,8 @@ import { escapeXml } from './svg.ts';
 
 export const E2E_RESULTS = 'e2e.json';
 
-export type E2eContender = 'ceiling' | 'kjd' | 'batch';
+/** batchPod: batch mode with several items run one after another in each Pod (itemsPerPod). */
+export type E2eContender = 'ceiling' | 'kjd' | 'batch' | 'batchPod';
 
 export interface E2eRun {
   readonly contender: E2eContender;
@@ -40,6 +41,10 @@ export interface E2eSummary {
   readonly itemsRatio: number;
   readonly apiserverCpuRatio: number;
   readonly batchMultiple: number | null;
+  /** Batch mode with itemsPerPod > 1 (absent in runs from before it existed). */
+  readonly batchPodItemsPerSecond?: number | null;
+  readonly batchPodApiserverCpuMsPerItem?: number | null;
+  readonly batchPodMultiple?: number | null;
 }
 
 export interface E2eResults {
@@ -55,6 +60,12 @@ const med = (runs: readonly E2eRun[], c: E2eContender, pick: (r: E2eRun) => numb
   return values.length === 0 ? null : median(values);
 };
 
+const orNull = (v: number | null, digits: number): number | null => (v === null ? null : round(v, digits));
+
+/** `rate (multiple×)`, or n/a for a contender not in the run. */
+const withMultiple = (rate: number | null | undefined, multiple: number | null | undefined): string =>
+  rate === null || rate === undefined ? 'n/a' : `${String(rate)} (${String(multiple)}×)`;
+
 export function summarizeE2e(r: E2eResults): Record<string, E2eSummary> {
   const out: Record<string, E2eSummary> = {};
   for (const [name, s] of Object.entries(r.settings)) {
@@ -62,19 +73,25 @@ export function summarizeE2e(r: E2eResults): Record<string, E2eSummary> {
     const api = (c: E2eContender) => med(s.runs, c, (x) => x.cpuMsPerItem['kube-apiserver'] ?? 0);
     const kjd = rate('kjd') ?? 0;
     const ceiling = rate('ceiling') ?? 0;
-    const batch = rate('batch');
     const kjdApi = api('kjd') ?? 0;
     const ceilingApi = api('ceiling') ?? 0;
+    const multiple = (c: E2eContender) => {
+      const r = rate(c);
+      return r === null || kjd === 0 ? null : round(r / kjd, 1);
+    };
     out[name] = {
       kjdItemsPerSecond: round(kjd, 1),
       ceilingItemsPerSecond: round(ceiling, 1),
-      batchItemsPerSecond: batch === null ? null : round(batch, 1),
+      batchItemsPerSecond: orNull(rate('batch'), 1),
       kjdApiserverCpuMsPerItem: round(kjdApi, 2),
       ceilingApiserverCpuMsPerItem: round(ceilingApi, 2),
-      batchApiserverCpuMsPerItem: api('batch') === null ? null : round(api('batch') ?? 0, 2),
+      batchApiserverCpuMsPerItem: orNull(api('batch'), 2),
       itemsRatio: ceiling > 0 ? round(kjd / ceiling, 2) : 0,
       apiserverCpuRatio: ceilingApi > 0 ? round(kjdApi / ceilingApi, 2) : 0,
-      batchMultiple: batch === null || kjd === 0 ? null : round(batch / kjd, 1),
+      batchMultiple: multiple('batch'),
+      batchPodItemsPerSecond: orNull(rate('batchPod'), 1),
+      batchPodApiserverCpuMsPerItem: orNull(api('batchPod'), 2),
+      batchPodMultiple: multiple('batchPod'),
     };
   }
   return out;
@@ -99,20 +116,18 @@ export function renderE2eMarkdown(r: E2eResults, notes?: string): string {
     '',
     '![Items finished per second and API-server CPU per item](e2e.svg)',
     '',
-    '| controller manager | kjd items/s | raw creator items/s | ratio (≥ 0.9) | batch items/s (× kjd) | API-server CPU ms/item kjd / raw / batch | ratio (≤ 1.1) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| controller manager | kjd items/s | raw creator items/s | ratio (≥ 0.9) | batch items/s (× kjd) | batch, ${typeof o.batchItemsPerPod === 'number' ? String(o.batchItemsPerPod) : '–'} items per Pod, items/s (× kjd) | API-server CPU ms/item kjd / raw / batch / per Pod | ratio (≤ 1.1) |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const [name, s] of Object.entries(r.summary ?? {})) {
     const setting =
       r.settings[name]?.controllerManager === 'upstream' ? 'Kubernetes defaults' : 'harness-tuned';
-    const batch =
-      s.batchItemsPerSecond === null
-        ? 'n/a'
-        : `${String(s.batchItemsPerSecond)} (${String(s.batchMultiple)}×)`;
+    const batch = withMultiple(s.batchItemsPerSecond, s.batchMultiple);
+    const perPod = withMultiple(s.batchPodItemsPerSecond, s.batchPodMultiple);
     lines.push(
       `| ${name} (${setting}) | ${String(s.kjdItemsPerSecond)} | ${String(s.ceilingItemsPerSecond)} | ` +
-        `${String(s.itemsRatio)} ${s.itemsRatio >= 0.9 ? '✓' : '✗'} | ${batch} | ` +
-        `${String(s.kjdApiserverCpuMsPerItem)} / ${String(s.ceilingApiserverCpuMsPerItem)} / ${String(s.batchApiserverCpuMsPerItem ?? 'n/a')} | ` +
+        `${String(s.itemsRatio)} ${s.itemsRatio >= 0.9 ? '✓' : '✗'} | ${batch} | ${perPod} | ` +
+        `${String(s.kjdApiserverCpuMsPerItem)} / ${String(s.ceilingApiserverCpuMsPerItem)} / ${String(s.batchApiserverCpuMsPerItem ?? 'n/a')} / ${String(s.batchPodApiserverCpuMsPerItem ?? 'n/a')} | ` +
         `${String(s.apiserverCpuRatio)} ${s.apiserverCpuRatio <= 1.1 ? '✓' : '✗'} |`,
     );
   }
@@ -124,7 +139,7 @@ export function renderE2eMarkdown(r: E2eResults, notes?: string): string {
   lines.push(`| setting | contender | ${COMPONENTS.join(' | ')} | enqueue → done p50 / p99 |`);
   lines.push(`| --- | --- | ${COMPONENTS.map(() => '---:').join(' | ')} | ---: |`);
   for (const [name, s] of Object.entries(r.settings)) {
-    for (const c of ['ceiling', 'kjd', 'batch'] as const) {
+    for (const c of ['ceiling', 'kjd', 'batch', 'batchPod'] as const) {
       const runs = s.runs.filter((x) => x.contender === c);
       if (runs.length === 0) continue;
       const cells = COMPONENTS.map((k) => String(round(median(runs.map((x) => x.cpuMsPerItem[k] ?? 0)), 2)));
@@ -165,6 +180,16 @@ export function renderE2eSvg(r: E2eResults): string {
             rate: s.batchItemsPerSecond,
             api: s.batchApiserverCpuMsPerItem ?? 0,
             color: '#17a3b8',
+          },
+        ]),
+    ...(s.batchPodItemsPerSecond === null || s.batchPodItemsPerSecond === undefined
+      ? []
+      : [
+          {
+            label: `${name}: kjd batch, items per Pod`,
+            rate: s.batchPodItemsPerSecond,
+            api: s.batchPodApiserverCpuMsPerItem ?? 0,
+            color: '#0e7a5f',
           },
         ]),
   ]);

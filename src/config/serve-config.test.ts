@@ -151,7 +151,7 @@ redis: { url: 'redis://r:6379' }
 routes:
   - { name: worker, template: w.yaml, source: { type: redis-list, key: q }, batch: {} }
 `);
-  assert.deepEqual(c.routes[0]?.batch, { maxItems: 50, windowMs: 100, maxBytes: 262_144 });
+  assert.deepEqual(c.routes[0]?.batch, { maxItems: 50, windowMs: 100, maxBytes: 262_144, itemsPerPod: 1 });
   const err = await load(`
 redis: { url: 'redis://r:6379' }
 routes:

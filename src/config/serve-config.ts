@@ -92,6 +92,12 @@ const route = z.strictObject({
       maxItems: z.number().int().min(1).max(1000).default(50),
       windowMs: z.number().int().min(0).max(60_000).default(100),
       maxBytes: positiveInt.max(1024 * 1024).default(256 * 1024),
+      /**
+       * Items run one after another in each Pod (opt-in): a Pod's cost is
+       * shared by that many items. Each item still gets its own exit code and
+       * message; a failed item is not retried (its Pod-mates would run again).
+       */
+      itemsPerPod: z.number().int().min(1).max(100).default(1),
     })
     .optional(),
 });

@@ -9,6 +9,8 @@ export interface BatchSettings {
   readonly windowMs: number;
   /** The batch closes once its items' payloads reach about this many bytes. */
   readonly maxBytes: number;
+  /** Items run one after another in each Pod. */
+  readonly itemsPerPod: number;
 }
 
 /**

@@ -299,6 +299,7 @@ export class Dispatcher {
       outcomes = await handleBatch(items, {
         ...this.#context(route, this.#intake.signal, this.#d.limits.maxAttempts),
         claims,
+        itemsPerPod: route.batch?.itemsPerPod ?? 1,
         onRetry: this.#onRetry(route, log),
       });
     } catch (err) {

@@ -13,6 +13,8 @@ import { createJob, deadOrThrow, renderItem, type HandleContext, type ItemOutcom
 
 export interface BatchContext extends HandleContext {
   readonly claims: BatchClaims;
+  /** Items per Pod (packBatch's itemsPerPod). */
+  readonly itemsPerPod: number;
 }
 
 /** Claims raced by another replica more often than this: hand the items back and take them again later. */
@@ -63,7 +65,7 @@ export async function handleBatch(
     const name = batchJobName(ctx.template.name, ctx.idScope, ids);
     let job: V1Job;
     try {
-      job = packBatch(toMembers(free), { name });
+      job = packBatch(toMembers(free), { name, itemsPerPod: ctx.itemsPerPod });
     } catch (err) {
       for (const m of free) outcomes.set(m.item, deadOrThrow(err));
       break;
@@ -124,7 +126,7 @@ async function remake(
   try {
     job = packBatch(
       stored.map((s) => ({ requestId: s.requestId, job: renderItem(asItem(s, items), ctx) })),
-      { name: jobName },
+      { name: jobName, itemsPerPod: ctx.itemsPerPod },
     );
   } catch (err) {
     return deadOrThrow(err);

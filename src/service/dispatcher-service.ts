@@ -359,7 +359,9 @@ function checkBatchTemplates(config: ServeConfig, templates: readonly JobTemplat
   const problems = config.routes.flatMap((r, i) =>
     r.batch === undefined
       ? []
-      : (templates[i]?.batchProblems() ?? []).map((p) => `  routes[${i}] (${r.name}): ${p}`),
+      : (templates[i]?.batchProblems(r.batch.itemsPerPod) ?? []).map(
+          (p) => `  routes[${i}] (${r.name}): ${p}`,
+        ),
   );
   if (problems.length > 0)
     throw new ConfigError(`these templates cannot run in batch mode:\n${problems.join('\n')}`);

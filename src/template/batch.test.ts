@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   BatchMismatchError,
   batchRequestIds,
   expandLikeKubelet,
+  itemRecords,
   packBatch,
   parseIndexes,
   parseTemplate,
@@ -54,7 +55,7 @@ spec:
 const template = parseTemplate(YAML, 'batchprop.yaml');
 
 /** Runs `container` as the kubelet would: env in order (each may use earlier ones), then command and args. */
-function run(container: V1Container, extra: Record<string, string> = {}): string {
+function run(container: V1Container, extra: Record<string, string> = {}, anyExit = false): string {
   const vars = new Map<string, string>();
   for (const entry of container.env ?? []) vars.set(entry.name, expandLikeKubelet(entry.value ?? '', vars));
   const argv = [...(container.command ?? []), ...(container.args ?? [])].map((a) =>
@@ -66,7 +67,7 @@ function run(container: V1Container, extra: Record<string, string> = {}): string
     env: { PATH: '/usr/bin:/bin', ...Object.fromEntries(vars), ...extra },
     timeout: 5000,
   });
-  assert.equal(r.status, 0, `${program} exited ${String(r.status)}: ${r.stderr}`);
+  if (!anyExit) assert.equal(r.status, 0, `${program} exited ${String(r.status)}: ${r.stderr}`);
   return r.stdout;
 }
 
@@ -211,5 +212,87 @@ spec:
     assert.deepEqual([...parseIndexes('0,2-4,7')], [0, 2, 3, 4, 7]);
     assert.deepEqual([...parseIndexes('')], []);
     assert.deepEqual([...parseIndexes(undefined)], []);
+  });
+});
+
+describe('packBatch with itemsPerPod', () => {
+  const log = join(tmpdir(), `kjd-batch-term-${randomBytes(6).toString('hex')}`);
+  const seq = parseTemplate(
+    `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: seq
+  annotations:
+    kjd.dev/parameters: '{ X: { type: string }, CODE: { type: integer, default: 0 } }'
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: main
+          image: busybox
+          terminationMessagePath: ${log}
+          command: ['sh', '-c', 'printf "[%s]" \${X}; printf "said %s\\n2nd line" \${X} > ${log}; exit \${CODE}']
+`,
+    'seq.yaml',
+  );
+
+  test('each Pod runs its items in turn; its termination message records each exit code and message', () => {
+    rmSync(MARKER, { force: true });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            X: hostile.map(noNul).map((x) => x.replaceAll('\n', ' ')),
+            CODE: fc.integer({ min: 0, max: 3 }),
+          }),
+          {
+            minLength: 1,
+            maxLength: 7,
+          },
+        ),
+        fc.integer({ min: 2, max: 3 }),
+        (items, perPod) => {
+          const members = items.map((values, i) => ({
+            requestId: `r${String(i)}`,
+            job: seq.render({ values, requestId: `r${String(i)}`, idScope: 's' }),
+          }));
+          const packed = packBatch(members, { name: 'seq-b', itemsPerPod: perPod });
+          assert.equal(packed.spec?.completions, Math.ceil(items.length / perPod));
+          const [container] = containers(packed);
+          assert.ok(container);
+          for (let pod = 0; pod * perPod < items.length; pod++) {
+            const mine = members.slice(pod * perPod, (pod + 1) * perPod);
+            const out = run(container, { JOB_COMPLETION_INDEX: String(pod) }, true);
+            const records = itemRecords(readFileSync(log, 'utf8').trim());
+            const expected = mine.map((m) => {
+              const own = containers(m.job)[0];
+              assert.ok(own);
+              return run(own, {}, true);
+            });
+            assert.equal(out, expected.join(''), 'the items ran in order, each as alone');
+            assert.deepEqual(
+              [...records.keys()],
+              mine.map((_, k) => pod * perPod + k),
+            );
+            mine.forEach((_, k) => {
+              const item = items[pod * perPod + k];
+              assert.deepEqual(records.get(pod * perPod + k), {
+                exitCode: item?.CODE,
+                message: `said ${item?.X ?? ''}`.slice(0, 200),
+              });
+            });
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    assert.equal(existsSync(MARKER), false, 'no value ran as a command');
+    rmSync(log, { force: true });
+  });
+
+  test('a template with more than one container is refused for itemsPerPod > 1', () => {
+    assert.deepEqual(seq.batchProblems(3), []);
+    assert.match(template.batchProblems(3).join('\n'), /exactly one container and no initContainers/);
   });
 });

@@ -28,6 +28,8 @@ export { ANNOTATION_BATCH_REQUEST_IDS };
 export const LABEL_BATCH_SIZE = 'kjd.dev/batch-size';
 /** Exit code of a batch Pod whose index has no item (cannot happen unless the Job was edited). */
 export const NO_ITEM_EXIT_CODE = 64;
+/** On a batch Job whose Pods run several items each: how many. */
+export const ANNOTATION_ITEMS_PER_POD = 'kjd.dev/items-per-pod';
 
 const CONTAINER_LISTS = ['initContainers', 'containers'] as const;
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -134,11 +136,20 @@ export function batchProblems(
   manifest: Readonly<Record<string, unknown>>,
   slots: readonly Slot[],
   parameters: readonly string[],
+  itemsPerPod = 1,
 ): string[] {
+  const containers = containersOf(manifest);
+  const perPod =
+    itemsPerPod > 1 && (containers.length !== 1 || containers[0]?.list !== 'containers')
+      ? [
+          'itemsPerPod > 1 runs the items of a Pod one after another in its one container: the template must have exactly one container and no initContainers',
+        ]
+      : [];
   return [
+    ...perPod,
     ...slotProblems(slots, parameters),
     ...specProblems(manifest),
-    ...containersOf(manifest).flatMap(({ list, container }) => containerProblems(list, container)),
+    ...containers.flatMap(({ list, container }) => containerProblems(list, container)),
   ];
 }
 
@@ -163,7 +174,7 @@ function resolve(container: V1Container): Resolved {
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** The one container of the batch Job that stands for `containers` (one per item, index order). */
-function packContainer(first: V1Container, containers: readonly V1Container[]): V1Container {
+function packContainer(first: V1Container, containers: readonly V1Container[], perPod: number): V1Container {
   const resolved = containers.map(resolve);
   const base = resolve(first);
   const names = [...new Set(resolved.flatMap((r) => [...r.vars.keys()]))];
@@ -174,26 +185,83 @@ function packContainer(first: V1Container, containers: readonly V1Container[]): 
     }),
   );
   const argvSame = resolved.every((r) => same(r.argv, base.argv));
-  if (argvSame && shared.size === names.length) return first;
+  if (perPod === 1 && argvSame && shared.size === names.length) return first;
   const env: V1EnvVar[] = (first.env ?? []).flatMap((e) => {
     if (e.valueFrom !== undefined) return [e];
     return shared.has(e.name)
       ? [{ name: e.name, value: escapeKubeExpansion(base.vars.get(e.name) ?? '') }]
       : [];
   });
-  const arms = resolved.map((r, i) => {
+  const run = (r: Resolved) => {
     const exports = [...r.vars].filter(([n]) => !shared.has(n)).map(([n, v]) => `${n}=${shellQuote(v)}`);
     const set = exports.length === 0 ? '' : `export ${exports.join(' ')}; `;
-    return `${String(i)}) ${set}exec ${r.argv.map(shellQuote).join(' ')} ;;`;
-  });
-  const script = [
+    return `${set}exec ${r.argv.map(shellQuote).join(' ')}`;
+  };
+  const script =
+    perPod === 1
+      ? caseOf(resolved.map((r, i) => `${String(i)}) ${run(r)} ;;`))
+      : sequential(resolved.map(run), perPod, first.terminationMessagePath ?? DEFAULT_TERMINATION_PATH);
+  const { args: _args, ...rest } = first;
+  return { ...rest, command: ['/bin/sh', '-c', escapeKubeExpansion(script)], env };
+}
+
+const DEFAULT_TERMINATION_PATH = '/dev/termination-log';
+
+function caseOf(
+  arms: readonly string[],
+  before: readonly string[] = [],
+  after: readonly string[] = [],
+): string {
+  return [
+    ...before,
     'case "${JOB_COMPLETION_INDEX-}" in',
     ...arms,
     `*) echo "kjd: no item for completion index \${JOB_COMPLETION_INDEX-}" >&2; exit ${String(NO_ITEM_EXIT_CODE)} ;;`,
     'esac',
+    ...after,
   ].join('\n');
-  const { args: _args, ...rest } = first;
-  return { ...rest, command: ['/bin/sh', '-c', escapeKubeExpansion(script)], env };
+}
+
+/**
+ * itemsPerPod > 1: each Pod runs its items one after another, each in a
+ * subshell of its own, and records each one's exit code and the first line
+ * of what it wrote to the termination log (200 bytes at most). The Pod's own
+ * termination message is then that record, one line per item after a
+ * `kjd-items` header: `<item>\t<exit code>\t<message>`, and an `end`
+ * line (so trimming the whole message keeps a record's trailing spaces). POSIX sh built-ins
+ * only. The Pod succeeds when every item ran, whatever their exit codes: an
+ * item's failure is its own result, and a retry would run its Pod-mates again.
+ */
+function sequential(runs: readonly string[], perPod: number, termination: string): string {
+  const t = shellQuote(termination);
+  const arms: string[] = [];
+  for (let start = 0; start < runs.length; start += perPod) {
+    const steps = runs
+      .slice(start, start + perPod)
+      .map((run, k) =>
+        [
+          `  : > ${t} 2>/dev/null; ( ${run} ); kjd_e=$?; kjd_m=''`,
+          `  { IFS= read -r kjd_m < ${t}; } 2>/dev/null || :`,
+          `  kjd_r="$kjd_r$(printf '\\n%s\\t%s\\t%.200s' ${String(start + k)} "$kjd_e" "$kjd_m")"`,
+        ].join('\n'),
+      );
+    arms.push(`${String(start / perPod)})\n${steps.join('\n')}\n  ;;`);
+  }
+  return caseOf(arms, ["kjd_r=''"], [`printf 'kjd-items%s\\nend\\n' "$kjd_r" > ${t}`, 'exit 0']);
+}
+
+/** `kjd-items` records of a Pod's termination message: item number -> its exit code and message. */
+export function itemRecords(message: string | undefined): Map<number, { exitCode: number; message: string }> {
+  const out = new Map<number, { exitCode: number; message: string }>();
+  const [head, ...lines] = (message ?? '').split('\n');
+  if (head !== 'kjd-items') return out;
+  for (const line of lines) {
+    const [item, code, ...rest] = line.split('\t');
+    const n = Number(item);
+    if (item === undefined || item === '' || !Number.isInteger(n)) continue;
+    out.set(n, { exitCode: Number(code), message: rest.join('\t') });
+  }
+  return out;
 }
 
 /** Everything of a Job but its containers' command, args and env, and the per-request identity. */
@@ -237,6 +305,8 @@ function firstDifference(a: unknown, b: unknown, path: string): string | undefin
 export interface PackOptions {
   /** The batch Job's name (deterministic in its items: see batchJobName). */
   readonly name: string;
+  /** Items run one after another in each Pod. @default 1 (a Pod per item) */
+  readonly itemsPerPod?: number;
 }
 
 /**
@@ -254,17 +324,12 @@ export function packBatch(members: readonly BatchMember[], options: PackOptions)
     if (d !== undefined) throw new BatchMismatchError(d);
   }
   const job = structuredClone(first.job);
-  dropIdentity(job);
-  const metadata = (job.metadata ??= {});
-  metadata.name = options.name;
-  (metadata.labels ??= {})[LABEL_BATCH_SIZE] = String(members.length);
-  (metadata.annotations ??= {})[ANNOTATION_BATCH_REQUEST_IDS] = JSON.stringify(
-    members.map((m) => m.requestId),
-  );
+  const perPod = options.itemsPerPod ?? 1;
+  stampBatch(job, members, options.name, perPod);
   const spec = job.spec;
   const podSpec = spec?.template.spec;
   if (spec === undefined || podSpec === undefined) throw new RangeError('a Job without a Pod template');
-  const n = members.length;
+  const n = Math.ceil(members.length / perPod);
   spec.completionMode = 'Indexed';
   spec.completions = n;
   spec.parallelism = Math.min(n, spec.parallelism ?? n);
@@ -272,12 +337,28 @@ export function packBatch(members: readonly BatchMember[], options: PackOptions)
   delete spec.backoffLimit;
   const ofEach = (list: (typeof CONTAINER_LISTS)[number], c: number) =>
     members.flatMap((m) => m.job.spec?.template.spec?.[list]?.[c] ?? []);
-  podSpec.containers = podSpec.containers.map((first, c) => packContainer(first, ofEach('containers', c)));
-  if (podSpec.initContainers !== undefined)
+  podSpec.containers = podSpec.containers.map((first, c) =>
+    packContainer(first, ofEach('containers', c), perPod),
+  );
+  if (podSpec.initContainers !== undefined) {
+    if (perPod > 1)
+      throw new RangeError('itemsPerPod > 1 runs no init containers (batchProblems says so at load)');
     podSpec.initContainers = podSpec.initContainers.map((first, c) =>
-      packContainer(first, ofEach('initContainers', c)),
+      packContainer(first, ofEach('initContainers', c), 1),
     );
+  }
   return job;
+}
+
+/** A batch Job's name and marks: its items' ids instead of one request's. */
+function stampBatch(job: V1Job, members: readonly BatchMember[], name: string, perPod: number): void {
+  dropIdentity(job);
+  const metadata = (job.metadata ??= {});
+  metadata.name = name;
+  (metadata.labels ??= {})[LABEL_BATCH_SIZE] = String(members.length);
+  const annotations = (metadata.annotations ??= {});
+  annotations[ANNOTATION_BATCH_REQUEST_IDS] = JSON.stringify(members.map((m) => m.requestId));
+  if (perPod > 1) annotations[ANNOTATION_ITEMS_PER_POD] = String(perPod);
 }
 
 /** The request ids of a batch Job, in index order; undefined for a Job of one item. */

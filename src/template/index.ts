@@ -3,7 +3,9 @@
 // Everything not listed here is internal.
 export {
   ANNOTATION_BATCH_REQUEST_IDS,
+  ANNOTATION_ITEMS_PER_POD,
   BatchMismatchError,
+  itemRecords,
   LABEL_BATCH_SIZE,
   batchRequestIds,
   packBatch,

@@ -25,8 +25,8 @@ export interface JobTemplate {
    * PayloadTooLargeError, RequestIdInvalidError or NamespaceInvalidError.
    */
   render(request: RenderRequest): V1Job;
-  /** Why this template cannot run in a route's batch mode; [] when it can. */
-  batchProblems(): string[];
+  /** Why this template cannot run in a route's batch mode (with itemsPerPod); [] when it can. */
+  batchProblems(itemsPerPod?: number): string[];
 }
 
 export class CompiledJobTemplate implements JobTemplate {
@@ -66,12 +66,13 @@ export class CompiledJobTemplate implements JobTemplate {
     return renderJob(this.#compiled, request);
   }
 
-  batchProblems(): string[] {
+  batchProblems(itemsPerPod = 1): string[] {
     const c = this.#compiled;
     return batchProblems(
       c.manifest,
       c.slots,
       c.parameters.map((p) => p.name),
+      itemsPerPod,
     );
   }
 }

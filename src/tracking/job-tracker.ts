@@ -18,7 +18,7 @@ import {
   MANAGED_BY_KJD,
 } from '../kube/labels.ts';
 import type { KubeTransport } from '../kube/transport.ts';
-import { batchRequestIds } from '../template/index.ts';
+import { ANNOTATION_ITEMS_PER_POD, batchRequestIds } from '../template/index.ts';
 import { INITIAL_EVENTS_END, watchJobs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
 
@@ -68,6 +68,8 @@ export interface JobRef {
 /** A batch Job's items, and which of their indexes had ended when the Job was last seen. */
 export interface BatchRef {
   readonly requestIds: readonly string[];
+  /** Items per Pod (index); absent: 1. */
+  readonly itemsPerPod?: number;
   readonly completedIndexes?: string;
   readonly failedIndexes?: string;
 }
@@ -89,9 +91,11 @@ function batchRefOf(job: V1Job): { batch?: BatchRef } {
   const requestIds = batchRequestIds(job);
   if (requestIds === undefined) return {};
   const { completedIndexes, failedIndexes } = job.status ?? {};
+  const perPod = Number(job.metadata?.annotations?.[ANNOTATION_ITEMS_PER_POD] ?? 1);
   return {
     batch: {
       requestIds,
+      ...(perPod > 1 ? { itemsPerPod: perPod } : {}),
       ...(completedIndexes !== undefined ? { completedIndexes } : {}),
       ...(failedIndexes !== undefined ? { failedIndexes } : {}),
     },

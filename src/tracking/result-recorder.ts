@@ -7,7 +7,6 @@
 // best effort: a failed Pods GET does not hold the result back.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BatchClaims } from '../dispatch/batch-claims.ts';
-import { parseIndexes } from '../template/index.ts';
 import type { Logger } from 'pino';
 import type { JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
@@ -17,7 +16,8 @@ import { sleep } from '../time/sleep.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import type { CleanupSweeper } from './cleanup-sweeper.ts';
 import { jobRef, type BatchRef, type JobRef } from './job-tracker.ts';
-import { resultFrom, type JobResult, type RedisResults, type ResultStatus } from './results.ts';
+import { batchResults, COMPLETION_INDEX, endedIndexes } from './batch-results.ts';
+import { resultFrom, type JobResult, type RedisResults } from './results.ts';
 
 export interface ResultRecorderOptions {
   readonly jobs: Pick<JobOperations, 'pods' | 'removeFinalizer'>;
@@ -135,22 +135,8 @@ export class ResultRecorder {
     state: JobState | undefined,
     log: Logger,
   ): Promise<boolean> {
-    const finished = state?.finished === true;
-    const completed = parseIndexes(batch.completedIndexes);
-    const failed = parseIndexes(batch.failedIndexes);
-    const pods = finished ? await this.#batchPods(ref, completed.size + failed.size, log) : [];
-    const results = batch.requestIds.map((requestId, index) => {
-      const status: ResultStatus = completed.has(index)
-        ? 'Succeeded'
-        : failed.has(index) || (finished && state.phase === 'Failed')
-          ? 'Failed'
-          : finished
-            ? 'Succeeded'
-            : 'Deleted';
-      const own = pods.filter((p) => p.metadata?.annotations?.[COMPLETION_INDEX] === String(index));
-      const outcome = status === 'Deleted' ? undefined : containerOutcome(own, status);
-      return batchResult(ref, requestId, index, status, state, outcome);
-    });
+    const pods = state?.finished === true ? await this.#batchPods(ref, endedIndexes(batch), log) : [];
+    const results = batchResults(ref, batch, state, pods);
     for (const result of results) {
       const written = await this.#retry(log, 'writing a batch result', () => this.#o.results.write(result));
       if (written === undefined) return false;
@@ -229,37 +215,6 @@ export class ResultRecorder {
       return false;
     }
   }
-}
-
-/** The Job controller's annotation on each Pod of an Indexed Job. */
-const COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
-
-function batchResult(
-  ref: JobRef,
-  requestId: string,
-  index: number,
-  status: ResultStatus,
-  state: JobState | undefined,
-  outcome: ContainerOutcome | undefined,
-): JobResult {
-  return {
-    requestId,
-    ...(ref.idScope !== undefined ? { idScope: ref.idScope } : {}),
-    jobName: ref.name,
-    namespace: ref.namespace,
-    template: ref.template,
-    index,
-    status,
-    ...(status === 'Deleted'
-      ? { reason: 'JobDeleted' }
-      : status === 'Failed'
-        ? { reason: state?.reason ?? 'FailedIndexes' }
-        : {}),
-    ...(state?.startTime !== undefined ? { startTime: state.startTime } : {}),
-    ...(state?.completionTime !== undefined ? { completionTime: state.completionTime } : {}),
-    ...(outcome !== undefined ? { exitCode: outcome.exitCode } : {}),
-    ...(outcome?.terminationMessage !== undefined ? { terminationMessage: outcome.terminationMessage } : {}),
-  };
 }
 
 function resultOf(

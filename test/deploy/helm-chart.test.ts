@@ -153,7 +153,7 @@ describe('the Helm chart', () => {
     assert.ok(route);
     assert.deepEqual(route.kueue, { queueName: 'team-a' });
     // Batch mode travels too (defaults filled in by kjd's own schema).
-    assert.deepEqual(route.batch, { maxItems: 20, windowMs: 50, maxBytes: 256 * 1024 });
+    assert.deepEqual(route.batch, { maxItems: 20, windowMs: 50, maxBytes: 256 * 1024, itemsPerPod: 1 });
     await assert.rejects(
       render([
         '--set',

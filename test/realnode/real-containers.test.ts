@@ -203,5 +203,59 @@ describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, () =>
         assert.ok(pods.items.every((pod) => pod.spec?.nodeName === rn.name));
       },
     );
+
+    test(
+      'itemsPerPod: three items run in turn in ONE Pod, each with its own exit code and message',
+      { skip: rn.skip, timeout: 240_000 },
+      async () => {
+        requireRealNode(rn);
+        const p = fx.prefix();
+        const route = {
+          ...fx.listRoute(p),
+          template,
+          batch: { maxItems: 3, windowMs: 2000, itemsPerPod: 3 },
+        };
+        const items = [
+          { id: `${p}-a`, VALUE: HOSTILE },
+          { id: `${p}-b`, VALUE: 'nope', EXIT_CODE: 3 },
+          { id: `${p}-c`, VALUE: 'third' },
+        ];
+        await fx.redis.lpush(`${p}:queue`, ...items.map((i) => JSON.stringify(i)));
+        const kjdServe = await fx.serve(p, { routes: [route] });
+        const results = [];
+        for (const { id } of items) {
+          results.push(
+            await eventually(
+              `the result of ${id}`,
+              async () => {
+                const h = await fx.redis.hgetall(`${p}:result:list/${id}`);
+                return h.status === undefined ? undefined : h;
+              },
+              200_000,
+            ),
+          );
+        }
+        await fx.stop(kjdServe);
+        assert.deepEqual(
+          results.map((r) => [r.index, r.status, r.reason, r.exitCode, r.terminationMessage]),
+          [
+            ['0', 'Succeeded', undefined, '0', `exit 0: ${HOSTILE}`],
+            ['1', 'Failed', 'ItemFailed', '3', 'exit 3: nope'],
+            ['2', 'Succeeded', undefined, '0', 'exit 0: third'],
+          ],
+        );
+        const pods = await core().listNamespacedPod({
+          namespace: ns.name,
+          labelSelector: `job-name=${results[0]?.jobName ?? ''}`,
+        });
+        assert.equal(pods.items.length, 1, 'one Pod ran the three');
+        const logs = await core().readNamespacedPodLog({
+          name: pods.items[0]?.metadata?.name ?? '',
+          namespace: ns.name,
+        });
+        assert.match(logs, /pwned: no/);
+        assert.doesNotMatch(logs, /pwned: yes/);
+      },
+    );
   });
 });

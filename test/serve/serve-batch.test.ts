@@ -96,6 +96,27 @@ describe('kjd serve in batch mode', () => {
     await stop(kjd);
   });
 
+  test('itemsPerPod: ten items in two Pods of one Job, a result each', async () => {
+    const p = prefix();
+    const kjd = await serve(p, {
+      routes: [listRoute(p, { batch: { maxItems: 10, windowMs: 1000, itemsPerPod: 5 } })],
+    });
+    const ids = Array.from({ length: 10 }, (_, i) => `${p}-${String(i)}`);
+    await redis.lpush(
+      `${p}:queue`,
+      ...ids.map((id, i) => JSON.stringify({ id, CUSTOM_ID: `c${String(i)}` })),
+    );
+    const rs = await untilResults(p, 'list', ids);
+    const jobs = await batchJobs(p);
+    assert.equal(jobs.length, 1);
+    assert.equal(jobs[0]?.job.spec?.completions, 2, 'two Pods of five items');
+    assert.deepEqual(
+      rs.map((r) => [r.status, r.index]),
+      ids.map((_, i) => ['Succeeded', String(i)]),
+    );
+    await stop(kjd);
+  });
+
   test('a replica that claimed a batch and died before creating it: the batch is made once, from any of its items', async () => {
     const p = prefix();
     const ids = ['a', 'b', 'c'].map((x) => `${p}-${x}`);
