@@ -182,7 +182,7 @@ interface Options {
 /** One contender, one repetition: every item in at once, until every item is finished. */
 async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) => void): Promise<E2eRun> {
   const { env } = ctx;
-  const ns = await createNamespace(env, `e2e-${c}-${suffix()}`);
+  const ns = await createNamespace(env, `e2e-${c.toLowerCase()}-${suffix()}`);
   const observer = new JobObserver(env.admin, ns.name);
   await observer.start();
   const ids = Array.from({ length: o.items }, (_, i) => `i${String(i)}`);
