@@ -96,6 +96,20 @@ describe('kjd serve in batch mode', () => {
     await stop(kjd);
   });
 
+  test('a template batch mode cannot pack stops kjd serve at start, naming each problem', async () => {
+    const p = prefix();
+    const behaving = new URL('../fixtures/behaving-job.yaml', import.meta.url).pathname;
+    const route = listRoute(p, { template: behaving, batch: { maxItems: 5, itemsPerPod: 2 } });
+    const err = await serve(p, { routes: [route] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error, 'kjd serve must not start');
+    assert.match(err.message, /cannot run in batch mode/);
+    // Its Pod annotations vary per item (kwok's run length and outcome).
+    assert.match(err.message, /a placeholder in spec\.template\.metadata\.annotations/);
+  });
+
   test('itemsPerPod: ten items in two Pods of one Job, a result each', async () => {
     const p = prefix();
     const kjd = await serve(p, {
