@@ -158,6 +158,31 @@ describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, () =>
       },
     );
 
+    /** Queues `items` on the route, runs kjd serve until each has a result, stops it: the results, in order. */
+    async function runBatch(
+      p: string,
+      route: Record<string, unknown>,
+      items: readonly { id: string }[],
+    ): Promise<Record<string, string>[]> {
+      await fx.redis.lpush(`${p}:queue`, ...items.map((i) => JSON.stringify(i)));
+      const kjdServe = await fx.serve(p, { routes: [route] });
+      const results = [];
+      for (const { id } of items) {
+        results.push(
+          await eventually(
+            `the result of ${id}`,
+            async () => {
+              const h = await fx.redis.hgetall(`${p}:result:list/${id}`);
+              return h.status === undefined ? undefined : h;
+            },
+            200_000,
+          ),
+        );
+      }
+      await fx.stop(kjdServe);
+      return results;
+    }
+
     test(
       'batch mode: three items in one Indexed Job, each index with its own exit code and message',
       { skip: rn.skip, timeout: 240_000 },
@@ -170,22 +195,7 @@ describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, () =>
           { id: `${p}-b`, VALUE: 'nope', EXIT_CODE: 3 },
           { id: `${p}-c`, VALUE: "it's $HOME `id`" },
         ];
-        await fx.redis.lpush(`${p}:queue`, ...items.map((i) => JSON.stringify(i)));
-        const kjdServe = await fx.serve(p, { routes: [route] });
-        const results = [];
-        for (const { id } of items) {
-          results.push(
-            await eventually(
-              `the result of ${id}`,
-              async () => {
-                const h = await fx.redis.hgetall(`${p}:result:list/${id}`);
-                return h.status === undefined ? undefined : h;
-              },
-              200_000,
-            ),
-          );
-        }
-        await fx.stop(kjdServe);
+        const results = await runBatch(p, route, items);
         assert.equal(new Set(results.map((r) => r.jobName)).size, 1, 'one Job for the three');
         assert.deepEqual(
           results.map((r) => [r.index, r.status, r.exitCode, r.terminationMessage]),
@@ -220,22 +230,7 @@ describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, () =>
           { id: `${p}-b`, VALUE: 'nope', EXIT_CODE: 3 },
           { id: `${p}-c`, VALUE: 'third' },
         ];
-        await fx.redis.lpush(`${p}:queue`, ...items.map((i) => JSON.stringify(i)));
-        const kjdServe = await fx.serve(p, { routes: [route] });
-        const results = [];
-        for (const { id } of items) {
-          results.push(
-            await eventually(
-              `the result of ${id}`,
-              async () => {
-                const h = await fx.redis.hgetall(`${p}:result:list/${id}`);
-                return h.status === undefined ? undefined : h;
-              },
-              200_000,
-            ),
-          );
-        }
-        await fx.stop(kjdServe);
+        const results = await runBatch(p, route, items);
         assert.deepEqual(
           results.map((r) => [r.index, r.status, r.reason, r.exitCode, r.terminationMessage]),
           [
