@@ -10,16 +10,21 @@ import type { BenchEnvironment, BenchNamespace } from './environment.ts';
 
 /**
  * A FlowSchema that puts the namespace's ServiceAccount (and only it) in its
- * own flow, at the same priority level any workload would get, so the API
- * server's metrics count that contender's requests and nothing else.
+ * own flow, at the same priority level any workload would get (or at
+ * `priorityLevel`), so the API server's metrics count that contender's
+ * requests and nothing else.
  */
-export async function countRequestsOf(env: BenchEnvironment, ns: BenchNamespace) {
+export async function countRequestsOf(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+  priorityLevel = 'workload-high',
+) {
   const name = `h2h-${ns.name}`;
   await env.admin.call('POST', '/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas', {
     body: {
       metadata: { name },
       spec: {
-        priorityLevelConfiguration: { name: 'workload-high' },
+        priorityLevelConfiguration: { name: priorityLevel },
         matchingPrecedence: 500,
         distinguisherMethod: { type: 'ByUser' },
         rules: [
@@ -54,6 +59,7 @@ export async function countRequestsOf(env: BenchEnvironment, ns: BenchNamespace)
     return total;
   };
   return {
+    name,
     dispatched,
     remove: () =>
       env.admin
@@ -148,6 +154,31 @@ async function serverMetrics(env: BenchEnvironment): Promise<string> {
   return (await httpsGet(`${env.server.origin}/metrics`, tls, 10_000)).body;
 }
 
+/** Where APF puts the namespace's ServiceAccount: the names behind the X-Kubernetes-PF-* headers of its answer. */
+export async function placementOf(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+): Promise<{ readonly flowSchema: string; readonly priorityLevel: string }> {
+  const token = await readFile(join(ns.serviceAccountDir, 'token'), 'utf8');
+  const { headers } = await httpsGet(
+    `${env.server.origin}/apis/batch/v1/namespaces/${ns.name}/jobs?limit=1`,
+    { ca: await readFile(env.caFile) },
+    10_000,
+    { authorization: `Bearer ${token.trim()}` },
+  );
+  const nameOf = async (kind: string, uid: unknown) => {
+    const list = await env.admin.call<{ items: { metadata: { name: string; uid: string } }[] }>(
+      'GET',
+      `/apis/flowcontrol.apiserver.k8s.io/v1/${kind}`,
+    );
+    return list.items.find((i) => i.metadata.uid === uid)?.metadata.name ?? `unknown (uid ${String(uid)})`;
+  };
+  return {
+    flowSchema: await nameOf('flowschemas', headers['x-kubernetes-pf-flowschema-uid']),
+    priorityLevel: await nameOf('prioritylevelconfigurations', headers['x-kubernetes-pf-prioritylevel-uid']),
+  };
+}
+
 /** APF's counts for one FlowSchema (requests it dispatched and rejected), and one priority level's seats. */
 export interface FlowMetrics {
   readonly dispatched: number;
@@ -159,6 +190,11 @@ export interface FlowMetrics {
   /** Sum and count of apiserver_flowcontrol_work_estimated_seats: seats each request was estimated to need. */
   readonly estimatedSeats: number;
   readonly estimated: number;
+  /** Sum and count of apiserver_flowcontrol_request_wait_duration_seconds: how long requests queued for seats. */
+  readonly waitSeconds: number;
+  readonly waited: number;
+  /** The priority levels the API server dispatched the FlowSchema's requests at (its own labels). */
+  readonly priorityLevels: readonly string[];
 }
 
 export async function flowMetrics(
@@ -174,7 +210,10 @@ export async function flowMetrics(
     executed: 0,
     estimatedSeats: 0,
     estimated: 0,
+    waitSeconds: 0,
+    waited: 0,
   };
+  const levels = new Set<string>();
   const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
   const sums: Readonly<Record<string, keyof typeof out>> = {
     'apiserver_flowcontrol_dispatched_requests_total{': 'dispatched',
@@ -183,10 +222,15 @@ export async function flowMetrics(
     'apiserver_flowcontrol_request_execution_seconds_count{': 'executed',
     'apiserver_flowcontrol_work_estimated_seats_sum{': 'estimatedSeats',
     'apiserver_flowcontrol_work_estimated_seats_count{': 'estimated',
+    'apiserver_flowcontrol_request_wait_duration_seconds_sum{': 'waitSeconds',
+    'apiserver_flowcontrol_request_wait_duration_seconds_count{': 'waited',
   };
   for (const line of (await serverMetrics(env)).split('\n')) {
     if (line.includes(`flow_schema="${flowSchema}"`)) {
       for (const [prefix, key] of Object.entries(sums)) if (line.startsWith(prefix)) out[key] += value(line);
+      const level = /priority_level="([^"]*)"/.exec(line)?.[1];
+      if (level !== undefined && line.startsWith('apiserver_flowcontrol_dispatched_requests_total{'))
+        levels.add(level);
     }
     if (
       priorityLevel !== undefined &&
@@ -195,5 +239,5 @@ export async function flowMetrics(
     )
       out.nominalSeats = value(line);
   }
-  return out;
+  return { ...out, priorityLevels: [...levels] };
 }
