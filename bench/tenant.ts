@@ -1,5 +1,5 @@
 // `npm run bench -- --scenario tenant [--jobs 3000] [--kjd-items 12000] [--repetitions 3] [--ceiling-workers 32]
-//   [--phases alone,shared,control]`:
+//   [--phases alone,shared,control] [--kjd-connections N]`:
 // a second tenant (issue 16). Another tenant's raw creator (Go, client-go, no
 // client-side limit) makes --jobs Jobs in its own namespace under its own
 // ServiceAccount, once with the cluster to itself (alone) and once while kjd
@@ -22,14 +22,27 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../harness/paths.ts';
 import { apiPath } from '../src/kube/client.ts';
-import { ceiling, kjd, templates, type ContenderContext, type ContenderSpec } from './lib/contenders.ts';
+import {
+  ceiling,
+  kjd,
+  templates,
+  type ContenderContext,
+  type ContenderSpec,
+  type KjdSettings,
+} from './lib/contenders.ts';
 import { startEnvironment, type BenchEnvironment, type BenchNamespace } from './lib/environment.ts';
 import { suffix } from './lib/kjd-alone.ts';
 import { mergeIntoLatest } from './lib/scenario-files.ts';
 import { now } from './lib/observer.ts';
 import { preparePeers } from './lib/peers.ts';
 import { cpuSeconds } from './lib/proc.ts';
-import { countRequestsOf, flowMetrics, placementOf, type FlowMetrics } from './lib/request-count.ts';
+import {
+  countApart,
+  flowMetrics,
+  sideCounts,
+  type SideCounter,
+  type SideCounts,
+} from './lib/request-count.ts';
 import { settle } from './lib/settle.ts';
 import { median, round, throughput } from './lib/stats.ts';
 import { stageContender, type StagedContender } from './lib/throughput.ts';
@@ -37,26 +50,6 @@ import { stageContender, type StagedContender } from './lib/throughput.ts';
 export const TENANT_RESULTS = 'tenant.json';
 /** Two tenants: each is owed half. */
 export const FAIR_SHARE = 0.5;
-
-export interface Placement {
-  readonly flowSchema: string;
-  readonly priorityLevel: string;
-}
-
-/** What the API server saw of one side in one phase. */
-export interface SideCounts {
-  /** Where the cluster's default FlowSchemas put this ServiceAccount. */
-  readonly placement: Placement;
-  /** The priority levels the API server dispatched its counted requests at (should be placement's). */
-  readonly dispatchedAt: readonly string[];
-  readonly dispatched: number;
-  /** 429s: apiserver_flowcontrol_rejected_requests_total of its FlowSchema. */
-  readonly rejected: number;
-  /** Mean time a request queued in APF for a seat, and held it (ms), from the API server's histograms. */
-  readonly queuedMsPerRequest: number;
-  readonly seatMsPerRequest: number;
-  readonly cpuSeconds: number;
-}
 
 const PHASES = ['alone', 'shared', 'control'] as const;
 type Phase = (typeof PHASES)[number];
@@ -101,6 +94,8 @@ export interface TenantResults {
   readonly jobs: number;
   readonly kjdItems: number;
   readonly ceilingWorkers: number;
+  /** What kjd ran with beyond its defaults (--kjd-connections, a what-if); {} for the defaults. */
+  readonly kjdSettings: KjdSettings;
   /** The priority level both land in, and its nominal seats on this API server. */
   readonly level: { readonly name: string; readonly seats: number };
   readonly runs: readonly TenantRun[];
@@ -137,6 +132,7 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
       'kjd-items': { type: 'string' },
       repetitions: { type: 'string', default: '3' },
       'ceiling-workers': { type: 'string', default: '32' },
+      'kjd-connections': { type: 'string' },
       phases: { type: 'string', default: PHASES.join(',') },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
       profile: { type: 'string' },
@@ -160,6 +156,9 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const nodeArgs = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
+  // A what-if, not the target's setting: adaptive pacing's ceiling is the connection count.
+  const connections = Number(values['kjd-connections'] ?? 0);
+  const kjdSettings: KjdSettings = connections > 0 ? { kubernetes: { connections } } : {};
   const started = Date.now();
   const log = (m: string) => {
     console.error(`[bench tenant ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
@@ -169,7 +168,7 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
     const ctx: ContenderContext = { env, peers: await preparePeers(log), template: templates.suspended };
     const others: Readonly<Record<Phase, ContenderSpec | undefined>> = {
       alone: undefined,
-      shared: kjd('kjdDefault', 'kjd serve, default settings', { nodeArgs }),
+      shared: kjd('kjdDefault', 'kjd serve', { ...kjdSettings, nodeArgs }),
       control: ceiling(workers),
     };
     const runs: TenantRun[] = [];
@@ -188,7 +187,7 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
         log(`${String(r)}/${String(repetitions)} ${phase}: ${describe(run)}`);
       }
     }
-    const results = summarize(runs, { jobs, kjdItems, workers }, await seatsOf(env, runs));
+    const results = summarize(runs, { jobs, kjdItems, workers, kjdSettings }, await seatsOf(env, runs));
     await writeFile(join(values.out, TENANT_RESULTS), JSON.stringify(results, null, 2) + '\n');
     await mergeTenantIntoLatest(join(values.out, 'latest.json'), results);
     log(`wrote ${TENANT_RESULTS}: ${JSON.stringify(results.summary)}`);
@@ -214,12 +213,12 @@ async function measurePhase(
 ): Promise<TenantRun> {
   const { env } = ctx;
   const staged: StagedContender[] = [];
-  const counters: Counter[] = [];
+  const counters: SideCounter[] = [];
   try {
     staged.push(await stageContender(ceiling(o.workers), ctx, `tenant-${o.phase}-${suffix()}`, o.jobs));
     if (otherSpec !== undefined)
       staged.push(await stageContender(otherSpec, ctx, `tenant-other-${suffix()}`, o.kjdItems));
-    for (const side of staged) counters.push(await countApart(env, side));
+    for (const side of staged) counters.push(await countApart(env, side.ns, side.running.process.pid));
     const [tenant, other] = staged;
     if (tenant === undefined) throw new Error('no tenant');
     const before = await Promise.all(counters.map((c) => c.snapshot()));
@@ -257,19 +256,6 @@ async function measurePhase(
   }
 }
 
-function sideCounts(c: Counter | undefined, b: Snapshot | undefined, a: Snapshot | undefined): SideCounts {
-  if (b === undefined || a === undefined || c === undefined) throw new Error('a side without counts');
-  return {
-    placement: c.placement,
-    dispatchedAt: a.priorityLevels,
-    dispatched: a.dispatched - b.dispatched,
-    rejected: a.rejected - b.rejected,
-    queuedMsPerRequest: perRequestMs(a.waitSeconds - b.waitSeconds, a.waited - b.waited),
-    seatMsPerRequest: perRequestMs(a.executionSeconds - b.executionSeconds, a.executed - b.executed),
-    cpuSeconds: round(a.cpu - b.cpu, 2),
-  };
-}
-
 /** The other side's Jobs, counted in the tenant's window (its first Job to its last) and in the cluster. */
 async function besideTenant(
   env: BenchEnvironment,
@@ -296,43 +282,6 @@ async function besideTenant(
     ...(during.length > 0 ? { pacingLimit: { median: median(during), max: Math.max(...during) } } : {}),
   };
 }
-
-/**
- * A FlowSchema of the side's own at the priority level its ServiceAccount
- * lands in by default, and by user as the default `service-accounts` schema
- * is: the same level and the same kind of flow, but counted apart. Returns
- * once the API server puts the ServiceAccount's requests there.
- */
-async function countApart(env: BenchEnvironment, side: StagedContender): Promise<Counter> {
-  const placement = await placementOf(env, side.ns);
-  const schema = await countRequestsOf(env, side.ns, placement.priorityLevel);
-  for (let i = 0; ; i++) {
-    const seen = await placementOf(env, side.ns);
-    if (seen.flowSchema === schema.name && seen.priorityLevel === placement.priorityLevel) break;
-    if (i === 100) {
-      await schema.remove();
-      throw new Error(`${side.ns.name}: still in ${JSON.stringify(seen)} after 10 s`);
-    }
-    await sleep(100);
-  }
-  const pid = side.running.process.pid;
-  return {
-    placement,
-    snapshot: async () => ({ ...(await flowMetrics(env, schema.name)), cpu: cpuSeconds(pid) }),
-    remove: schema.remove,
-  };
-}
-
-type Snapshot = FlowMetrics & { readonly cpu: number };
-
-interface Counter {
-  readonly placement: Placement;
-  snapshot(): Promise<Snapshot>;
-  remove(): Promise<unknown>;
-}
-
-const perRequestMs = (seconds: number, count: number): number =>
-  count > 0 ? round((seconds / count) * 1000, 2) : 0;
 
 /** When each of the side's items' Jobs was first seen. */
 function stampsOf(side: StagedContender): number[] {
@@ -406,7 +355,7 @@ function ratiosOf(runs: readonly TenantRun[], phase: Phase): number[] {
 
 function summarize(
   runs: readonly TenantRun[],
-  o: { jobs: number; kjdItems: number; workers: number },
+  o: { jobs: number; kjdItems: number; workers: number; kjdSettings: KjdSettings },
   level: TenantResults['level'],
 ): TenantResults {
   const of = (phase: Phase) => runs.filter((r) => r.phase === phase);
@@ -422,6 +371,7 @@ function summarize(
     jobs: o.jobs,
     kjdItems: o.kjdItems,
     ceilingWorkers: o.workers,
+    kjdSettings: o.kjdSettings,
     level,
     runs,
     summary: {

@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { httpsGet } from '../../harness/net.ts';
 import type { BenchEnvironment, BenchNamespace } from './environment.ts';
+import { cpuSeconds } from './proc.ts';
+import { round } from './stats.ts';
 
 /**
  * A FlowSchema that puts the namespace's ServiceAccount (and only it) in its
@@ -240,4 +242,85 @@ export async function flowMetrics(
       out.nominalSeats = value(line);
   }
   return { ...out, priorityLevels: [...levels] };
+}
+
+/** Where APF puts a ServiceAccount: a FlowSchema and its priority level. */
+export interface Placement {
+  readonly flowSchema: string;
+  readonly priorityLevel: string;
+}
+
+/** What the API server saw of one ServiceAccount between two snapshots, and its process's CPU. */
+export interface SideCounts {
+  /** Where the cluster's default FlowSchemas put this ServiceAccount. */
+  readonly placement: Placement;
+  /** The priority levels the API server dispatched its counted requests at (should be placement's). */
+  readonly dispatchedAt: readonly string[];
+  readonly dispatched: number;
+  /** 429s: apiserver_flowcontrol_rejected_requests_total of its FlowSchema. */
+  readonly rejected: number;
+  /** Mean time a request queued in APF for a seat, and held it (ms), from the API server's histograms. */
+  readonly queuedMsPerRequest: number;
+  readonly seatMsPerRequest: number;
+  readonly cpuSeconds: number;
+}
+
+export type CountSnapshot = FlowMetrics & { readonly cpu: number };
+
+export interface SideCounter {
+  readonly placement: Placement;
+  snapshot(): Promise<CountSnapshot>;
+  remove(): Promise<unknown>;
+}
+
+/**
+ * A FlowSchema of the namespace's ServiceAccount's own at the priority level
+ * it lands in by default, and by user as the default `service-accounts`
+ * schema is: the same level and the same kind of flow, but counted apart.
+ * Returns once the API server puts the ServiceAccount's requests there.
+ */
+export async function countApart(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+  pid: number,
+): Promise<SideCounter> {
+  const placement = await placementOf(env, ns);
+  const schema = await countRequestsOf(env, ns, placement.priorityLevel);
+  for (let i = 0; ; i++) {
+    const seen = await placementOf(env, ns);
+    if (seen.flowSchema === schema.name && seen.priorityLevel === placement.priorityLevel) break;
+    if (i === 100) {
+      await schema.remove();
+      throw new Error(`${ns.name}: still in ${JSON.stringify(seen)} after 10 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    placement,
+    snapshot: async () => ({ ...(await flowMetrics(env, schema.name)), cpu: cpuSeconds(pid) }),
+    remove: schema.remove,
+  };
+}
+
+export function sideCounts(
+  c: SideCounter | undefined,
+  before: CountSnapshot | undefined,
+  after: CountSnapshot | undefined,
+): SideCounts {
+  if (c === undefined || before === undefined || after === undefined)
+    throw new Error('a side without counts');
+  const perRequestMs = (seconds: number, count: number) =>
+    count > 0 ? round((seconds / count) * 1000, 2) : 0;
+  return {
+    placement: c.placement,
+    dispatchedAt: after.priorityLevels,
+    dispatched: after.dispatched - before.dispatched,
+    rejected: after.rejected - before.rejected,
+    queuedMsPerRequest: perRequestMs(after.waitSeconds - before.waitSeconds, after.waited - before.waited),
+    seatMsPerRequest: perRequestMs(
+      after.executionSeconds - before.executionSeconds,
+      after.executed - before.executed,
+    ),
+    cpuSeconds: round(after.cpu - before.cpu, 2),
+  };
 }

@@ -26,7 +26,8 @@ export function renderTenantMarkdown(r: TenantResults): string {
     `Measured ${r.date.slice(0, 10)} with \`npm run bench -- --scenario tenant --jobs ${String(r.jobs)}\`: ` +
       `another tenant’s raw creator (Go client-go, ${String(r.ceilingWorkers)} workers, no client-side limit) ` +
       `creates ${String(r.jobs)} suspended Jobs in its own namespace under its own ServiceAccount: alone; ` +
-      `while kjd at its defaults (adaptive pacing, the chart’s Node flags) drains a burst of ` +
+      `while kjd at ${Object.keys(r.kjdSettings).length === 0 ? 'its defaults' : `its defaults but ${JSON.stringify(r.kjdSettings)}`} ` +
+      '(adaptive pacing, the chart’s Node flags) drains a burst of ' +
       `${String(r.kjdItems)} items on its own queue in another namespace, both started at the same moment; ` +
       'and, as a control, beside a second raw creator in kjd’s place. ' +
       `Where the cluster’s default FlowSchemas put each ServiceAccount (read from its answers’ ` +
