@@ -29,7 +29,7 @@ export async function measureContender(
     const api = cpuSeconds(ctx.env.apiserverPid) - api0;
     const mem = memoryMB(pid);
     await sleep(1000); // a late duplicate would show up here
-    return summarizeRun(spec, staged.ids, sent, staged.observer.created, {
+    return summarize(spec, staged.ids, sent, staged.observer.created, {
       cpu,
       api,
       peakRss: mem.peak,
@@ -91,7 +91,7 @@ export async function stageContender(
   };
 }
 
-export function summarizeRun(
+function summarize(
   spec: ContenderSpec,
   ids: readonly string[],
   sent: ReadonlyMap<string, number>,
