@@ -7,7 +7,7 @@
 // default settings (adaptive pacing) is measured against that, and its 429s
 // are the API server's own count (apiserver_flowcontrol_rejected_requests_total
 // for its FlowSchema) over everything the server saw of it.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { repoRoot } from '../harness/paths.ts';
 import { ceiling, kjd, templates, type ContenderSpec } from './lib/contenders.ts';
 import { startEnvironment, type BenchEnvironment } from './lib/environment.ts';
 import { suffix } from './lib/kjd-alone.ts';
+import { mergeIntoLatest } from './lib/scenario-files.ts';
 import { preparePeers } from './lib/peers.ts';
 import { flowMetrics } from './lib/request-count.ts';
 import { settle } from './lib/settle.ts';
@@ -235,13 +236,6 @@ function summarize(runs: readonly ApfRun[], level: ApfResults['level'], items: n
 
 /** latest.json keeps its fields and gains `apf` (issue 16's names). */
 export async function mergeApfIntoLatest(file: string, r: ApfResults): Promise<void> {
-  let latest: Record<string, unknown>;
-  try {
-    latest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return;
-  }
   const { kjdJobsPerSecond, ceilingJobsPerSecond, throttledFraction } = r.summary;
-  latest.apf = { kjdJobsPerSecond, ceilingJobsPerSecond, throttledFraction };
-  await writeFile(file, JSON.stringify(latest, null, 2) + '\n');
+  await mergeIntoLatest(file, 'apf', () => ({ kjdJobsPerSecond, ceilingJobsPerSecond, throttledFraction }));
 }

@@ -38,6 +38,7 @@ import {
 } from './lib/e2e-report.ts';
 import { createNamespace, startEnvironment, type BenchEnvironment } from './lib/environment.ts';
 import { stampResults, suffix } from './lib/kjd-alone.ts';
+import { mergeIntoLatest } from './lib/scenario-files.ts';
 import { JobObserver, now } from './lib/observer.ts';
 import { preparePeers, type Peers } from './lib/peers.ts';
 import { requestTotals, requestsPerItem } from './lib/request-count.ts';
@@ -283,12 +284,8 @@ function describe(r: E2eRun): string {
 
 /** latest.json keeps its fields and gains `endToEnd` (issue 16's names). */
 export async function mergeE2eIntoLatest(file: string, r: E2eResults): Promise<void> {
-  let latest: Record<string, unknown>;
-  try {
-    latest = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return;
-  }
-  latest.endToEnd = { ...(latest.endToEnd as object | undefined), ...r.summary };
-  await writeFile(file, JSON.stringify(latest, null, 2) + '\n');
+  await mergeIntoLatest(file, 'endToEnd', (previous) => ({
+    ...(previous as object | undefined),
+    ...r.summary,
+  }));
 }

@@ -11,6 +11,7 @@ import { formatJobsPerSecond, renderSvg } from './lib/svg.ts';
 import { apfSection } from './lib/apf-report.ts';
 import { e2eSection } from './lib/e2e-report.ts';
 import { kedaSection } from './lib/keda-report.ts';
+import { tenantSection } from './lib/tenant-report.ts';
 
 export { renderSvg } from './lib/svg.ts';
 
@@ -257,6 +258,7 @@ export function renderMarkdown(
   keda?: string,
   e2e?: string,
   apf?: string,
+  tenant?: string,
 ): string {
   const limitsBody = limits?.trim() ? limits.trim() : '_(not written yet)_';
   return (
@@ -275,6 +277,8 @@ export function renderMarkdown(
       e2e ?? '_(not measured yet: `npm run bench -- --scenario e2e`)_',
       '## Under API Priority and Fairness: a small priority level',
       apf ?? '_(not measured yet: `npm run bench -- --scenario apf`)_',
+      '## A second tenant',
+      tenant ?? '_(not measured yet: `npm run bench -- --scenario tenant`)_',
       '## Head to head with KEDA ScaledJob',
       keda ?? '_(not measured yet: `npm run bench -- --scenario keda`)_',
       settings(results),
@@ -300,6 +304,7 @@ export async function writeReport(results: BenchResults, docsDir: string): Promi
     await kedaSection(),
     await e2eSection(docsDir),
     await apfSection(),
+    await tenantSection(),
   );
   await writeFile(join(docsDir, 'benchmarks.md'), markdown);
   await writeFile(join(docsDir, svgName), renderSvg(results));

@@ -27,6 +27,7 @@ import type { BenchResults, ContenderName, ContenderRun } from './lib/results.ts
 import { writeReport } from './report.ts';
 import { APF_RESULTS, mergeApfIntoLatest, type ApfResults } from './apf.ts';
 import { mergeE2eIntoLatest } from './e2e.ts';
+import { TENANT_RESULTS, mergeTenantIntoLatest, type TenantResults } from './tenant.ts';
 import { E2E_RESULTS, type E2eResults } from './lib/e2e-report.ts';
 
 /** What the README recommends for throughput (docs/benchmarks.md shows why). */
@@ -38,7 +39,8 @@ const SCENARIOS = ['throughput', 'steady', 'tracked', 'ready', 'complete'] as co
 
 // `--scenario keda`: the head-to-head with KEDA's ScaledJob (bench/keda.ts), and `--scenario e2e`:
 // items finished per second (bench/e2e.ts); `--scenario apf`: under a small APF priority level
-// (bench/apf.ts); runs of their own.
+// (bench/apf.ts); `--scenario tenant`: another tenant's Jobs/s while kjd drains a burst
+// (bench/tenant.ts); runs of their own.
 const scenarioAt = process.argv.indexOf('--scenario');
 if (scenarioAt !== -1) {
   const scenario = process.argv[scenarioAt + 1];
@@ -46,8 +48,9 @@ if (scenarioAt !== -1) {
   if (scenario === 'keda') await (await import('./keda.ts')).runKedaBench(rest);
   else if (scenario === 'e2e') await (await import('./e2e.ts')).runE2eBench(rest);
   else if (scenario === 'apf') await (await import('./apf.ts')).runApfBench(rest);
+  else if (scenario === 'tenant') await (await import('./tenant.ts')).runTenantBench(rest);
   else {
-    console.error(`--scenario: keda, e2e or apf are scenarios of their own, not ${String(scenario)}`);
+    console.error(`--scenario: keda, e2e, apf or tenant are scenarios of their own, not ${String(scenario)}`);
     process.exit(2);
   }
   process.exit(0);
@@ -252,7 +255,7 @@ async function versions(): Promise<Record<string, string>> {
   };
 }
 
-/** The e2e and apf scenarios run on their own: a new latest.json takes their last summaries from their files. */
+/** The e2e, apf and tenant scenarios run on their own: a new latest.json takes their last summaries from their files. */
 async function carryScenarioSummaries(outDir: string): Promise<void> {
   const latest = join(outDir, 'latest.json');
   const read = async <T>(name: string): Promise<T | undefined> =>
@@ -264,4 +267,6 @@ async function carryScenarioSummaries(outDir: string): Promise<void> {
   if (e2e !== undefined) await mergeE2eIntoLatest(latest, e2e);
   const apf = await read<ApfResults>(APF_RESULTS);
   if (apf !== undefined) await mergeApfIntoLatest(latest, apf);
+  const tenant = await read<TenantResults>(TENANT_RESULTS);
+  if (tenant !== undefined) await mergeTenantIntoLatest(latest, tenant);
 }

@@ -1,4 +1,5 @@
 // Loopback networking helpers for the local environment.
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 
@@ -50,17 +51,19 @@ export interface TlsClient {
   readonly insecure?: boolean;
 }
 
-/** GET over HTTPS; resolves with status and body text, never throws on HTTP status. */
+/** GET over HTTPS; resolves with status, headers and body text, never throws on HTTP status. */
 export async function httpsGet(
   url: string,
   tls: TlsClient,
   timeoutMs = 2000,
-): Promise<{ status: number; body: string }> {
+  headers: Readonly<Record<string, string>> = {},
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: 'GET',
+        headers,
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
@@ -71,7 +74,11 @@ export async function httpsGet(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          });
         });
         res.on('error', reject);
       },

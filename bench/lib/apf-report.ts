@@ -1,9 +1,7 @@
 // The "Under API Priority and Fairness" section of docs/benchmarks.md, from
 // bench/results/apf.json (`npm run bench -- --scenario apf`).
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { repoRoot } from '../../harness/paths.ts';
 import type { ApfResults, ApfRun } from '../apf.ts';
+import { readScenario } from './scenario-files.ts';
 import { median, round } from './stats.ts';
 
 const LABELS: Readonly<Record<ApfRun['contender'], string>> = {
@@ -58,12 +56,6 @@ export function renderApfMarkdown(r: ApfResults): string {
 }
 
 export async function apfSection(): Promise<string | undefined> {
-  let r: ApfResults;
-  try {
-    r = JSON.parse(await readFile(join(repoRoot, 'bench', 'results', 'apf.json'), 'utf8')) as ApfResults;
-  } catch {
-    return undefined;
-  }
-  const notes = await readFile(join(repoRoot, 'bench', 'apf-notes.md'), 'utf8').catch(() => '');
-  return [renderApfMarkdown(r), notes.trim()].filter(Boolean).join('\n\n');
+  const found = await readScenario('apf.json', 'apf-notes.md');
+  return found && [renderApfMarkdown(found.results as ApfResults), found.notes].filter(Boolean).join('\n\n');
 }

@@ -26,6 +26,8 @@ export interface ContenderContext {
 
 export interface RunningContender {
   readonly process: Contender;
+  /** kjd's HTTP address (/metrics), for the contenders that serve one. */
+  readonly url?: string;
   /** Hands every item over; returns when each was handed over (ms), by item id. */
   feed(ids: readonly string[]): Promise<Map<string, number>>;
   stop(): Promise<void>;
@@ -57,13 +59,18 @@ async function pushItems(ctx: ContenderContext, queue: string, ids: readonly str
 }
 
 function queueContender(
-  start: (ns: BenchNamespace, ctx: ContenderContext, queue: string) => Promise<Contender>,
+  start: (
+    ns: BenchNamespace,
+    ctx: ContenderContext,
+    queue: string,
+  ) => Promise<{ readonly process: Contender; readonly url?: string }>,
 ) {
   return async (ns: BenchNamespace, ctx: ContenderContext): Promise<RunningContender> => {
     const queue = `bench:${ns.name}:queue`;
-    const process = await start(ns, ctx, queue);
+    const { process, url } = await start(ns, ctx, queue);
     return {
       process,
+      ...(url !== undefined ? { url } : {}),
       feed: (ids) => pushItems(ctx, queue, ids),
       stop: () => process.stop(),
     };
@@ -74,13 +81,14 @@ export const seed000: ContenderSpec = {
   name: 'seed000',
   label: 'seed 000 style (Go client-go, clientset per item)',
   jobName: peerJobName,
-  start: queueContender((ns, ctx, queue) => {
+  start: queueContender(async (ns, ctx, queue) => {
     const redis = new URL(ctx.env.redisUrl);
-    return spawnContender(
+    const process = await spawnContender(
       ctx.peers.seed000,
       ['-sa-dir', ns.serviceAccountDir, '-worker-job', ctx.template, '-queue', queue, '-redis', redis.host],
       { env: ns.podEnv },
     );
+    return { process };
   }),
 };
 
@@ -88,13 +96,13 @@ export const seed001: ContenderSpec = {
   name: 'seed001',
   label: 'seed 001 style (Python kubernetes)',
   jobName: peerJobName,
-  start: queueContender((ns, ctx, queue) =>
-    spawnContender(
+  start: queueContender(async (ns, ctx, queue) => ({
+    process: await spawnContender(
       ctx.peers.python,
       [ctx.peers.seed001Script, ns.serviceAccountDir, ctx.template, queue, ctx.env.redisUrl],
       { env: ns.podEnv },
     ),
-  ),
+  })),
 };
 
 export function ceiling(workers: number): ContenderSpec {
@@ -147,7 +155,7 @@ export function kjd(name: 'kjd' | 'kjdDefault', label: string, settings: KjdSett
     name,
     label,
     jobName: kjdJobName,
-    start: queueContender(async (ns, ctx, queue) => (await startKjd(ns, ctx, settings, queue)).process),
+    start: queueContender((ns, ctx, queue) => startKjd(ns, ctx, settings, queue)),
   };
 }
 

@@ -7,19 +7,26 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { httpsGet } from '../../harness/net.ts';
 import type { BenchEnvironment, BenchNamespace } from './environment.ts';
+import { cpuSeconds } from './proc.ts';
+import { round } from './stats.ts';
 
 /**
  * A FlowSchema that puts the namespace's ServiceAccount (and only it) in its
- * own flow, at the same priority level any workload would get, so the API
- * server's metrics count that contender's requests and nothing else.
+ * own flow, at the same priority level any workload would get (or at
+ * `priorityLevel`), so the API server's metrics count that contender's
+ * requests and nothing else.
  */
-export async function countRequestsOf(env: BenchEnvironment, ns: BenchNamespace) {
+export async function countRequestsOf(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+  priorityLevel = 'workload-high',
+) {
   const name = `h2h-${ns.name}`;
   await env.admin.call('POST', '/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas', {
     body: {
       metadata: { name },
       spec: {
-        priorityLevelConfiguration: { name: 'workload-high' },
+        priorityLevelConfiguration: { name: priorityLevel },
         matchingPrecedence: 500,
         distinguisherMethod: { type: 'ByUser' },
         rules: [
@@ -54,6 +61,7 @@ export async function countRequestsOf(env: BenchEnvironment, ns: BenchNamespace)
     return total;
   };
   return {
+    name,
     dispatched,
     remove: () =>
       env.admin
@@ -148,6 +156,31 @@ async function serverMetrics(env: BenchEnvironment): Promise<string> {
   return (await httpsGet(`${env.server.origin}/metrics`, tls, 10_000)).body;
 }
 
+/** Where APF puts the namespace's ServiceAccount: the names behind the X-Kubernetes-PF-* headers of its answer. */
+export async function placementOf(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+): Promise<{ readonly flowSchema: string; readonly priorityLevel: string }> {
+  const token = await readFile(join(ns.serviceAccountDir, 'token'), 'utf8');
+  const { headers } = await httpsGet(
+    `${env.server.origin}/apis/batch/v1/namespaces/${ns.name}/jobs?limit=1`,
+    { ca: await readFile(env.caFile) },
+    10_000,
+    { authorization: `Bearer ${token.trim()}` },
+  );
+  const nameOf = async (kind: string, uid: unknown) => {
+    const list = await env.admin.call<{ items: { metadata: { name: string; uid: string } }[] }>(
+      'GET',
+      `/apis/flowcontrol.apiserver.k8s.io/v1/${kind}`,
+    );
+    return list.items.find((i) => i.metadata.uid === uid)?.metadata.name ?? `unknown (uid ${String(uid)})`;
+  };
+  return {
+    flowSchema: await nameOf('flowschemas', headers['x-kubernetes-pf-flowschema-uid']),
+    priorityLevel: await nameOf('prioritylevelconfigurations', headers['x-kubernetes-pf-prioritylevel-uid']),
+  };
+}
+
 /** APF's counts for one FlowSchema (requests it dispatched and rejected), and one priority level's seats. */
 export interface FlowMetrics {
   readonly dispatched: number;
@@ -159,6 +192,11 @@ export interface FlowMetrics {
   /** Sum and count of apiserver_flowcontrol_work_estimated_seats: seats each request was estimated to need. */
   readonly estimatedSeats: number;
   readonly estimated: number;
+  /** Sum and count of apiserver_flowcontrol_request_wait_duration_seconds: how long requests queued for seats. */
+  readonly waitSeconds: number;
+  readonly waited: number;
+  /** The priority levels the API server dispatched the FlowSchema's requests at (its own labels). */
+  readonly priorityLevels: readonly string[];
 }
 
 export async function flowMetrics(
@@ -174,7 +212,10 @@ export async function flowMetrics(
     executed: 0,
     estimatedSeats: 0,
     estimated: 0,
+    waitSeconds: 0,
+    waited: 0,
   };
+  const levels = new Set<string>();
   const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
   const sums: Readonly<Record<string, keyof typeof out>> = {
     'apiserver_flowcontrol_dispatched_requests_total{': 'dispatched',
@@ -183,10 +224,15 @@ export async function flowMetrics(
     'apiserver_flowcontrol_request_execution_seconds_count{': 'executed',
     'apiserver_flowcontrol_work_estimated_seats_sum{': 'estimatedSeats',
     'apiserver_flowcontrol_work_estimated_seats_count{': 'estimated',
+    'apiserver_flowcontrol_request_wait_duration_seconds_sum{': 'waitSeconds',
+    'apiserver_flowcontrol_request_wait_duration_seconds_count{': 'waited',
   };
   for (const line of (await serverMetrics(env)).split('\n')) {
     if (line.includes(`flow_schema="${flowSchema}"`)) {
       for (const [prefix, key] of Object.entries(sums)) if (line.startsWith(prefix)) out[key] += value(line);
+      const level = /priority_level="([^"]*)"/.exec(line)?.[1];
+      if (level !== undefined && line.startsWith('apiserver_flowcontrol_dispatched_requests_total{'))
+        levels.add(level);
     }
     if (
       priorityLevel !== undefined &&
@@ -195,5 +241,86 @@ export async function flowMetrics(
     )
       out.nominalSeats = value(line);
   }
-  return out;
+  return { ...out, priorityLevels: [...levels] };
+}
+
+/** Where APF puts a ServiceAccount: a FlowSchema and its priority level. */
+export interface Placement {
+  readonly flowSchema: string;
+  readonly priorityLevel: string;
+}
+
+/** What the API server saw of one ServiceAccount between two snapshots, and its process's CPU. */
+export interface SideCounts {
+  /** Where the cluster's default FlowSchemas put this ServiceAccount. */
+  readonly placement: Placement;
+  /** The priority levels the API server dispatched its counted requests at (should be placement's). */
+  readonly dispatchedAt: readonly string[];
+  readonly dispatched: number;
+  /** 429s: apiserver_flowcontrol_rejected_requests_total of its FlowSchema. */
+  readonly rejected: number;
+  /** Mean time a request queued in APF for a seat, and held it (ms), from the API server's histograms. */
+  readonly queuedMsPerRequest: number;
+  readonly seatMsPerRequest: number;
+  readonly cpuSeconds: number;
+}
+
+export type CountSnapshot = FlowMetrics & { readonly cpu: number };
+
+export interface SideCounter {
+  readonly placement: Placement;
+  snapshot(): Promise<CountSnapshot>;
+  remove(): Promise<unknown>;
+}
+
+/**
+ * A FlowSchema of the namespace's ServiceAccount's own at the priority level
+ * it lands in by default, and by user as the default `service-accounts`
+ * schema is: the same level and the same kind of flow, but counted apart.
+ * Returns once the API server puts the ServiceAccount's requests there.
+ */
+export async function countApart(
+  env: BenchEnvironment,
+  ns: BenchNamespace,
+  pid: number,
+): Promise<SideCounter> {
+  const placement = await placementOf(env, ns);
+  const schema = await countRequestsOf(env, ns, placement.priorityLevel);
+  for (let i = 0; ; i++) {
+    const seen = await placementOf(env, ns);
+    if (seen.flowSchema === schema.name && seen.priorityLevel === placement.priorityLevel) break;
+    if (i === 100) {
+      await schema.remove();
+      throw new Error(`${ns.name}: still in ${JSON.stringify(seen)} after 10 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    placement,
+    snapshot: async () => ({ ...(await flowMetrics(env, schema.name)), cpu: cpuSeconds(pid) }),
+    remove: schema.remove,
+  };
+}
+
+export function sideCounts(
+  c: SideCounter | undefined,
+  before: CountSnapshot | undefined,
+  after: CountSnapshot | undefined,
+): SideCounts {
+  if (c === undefined || before === undefined || after === undefined)
+    throw new Error('a side without counts');
+  const perRequestMs = (seconds: number, count: number) =>
+    count > 0 ? round((seconds / count) * 1000, 2) : 0;
+  return {
+    placement: c.placement,
+    dispatchedAt: after.priorityLevels,
+    dispatched: after.dispatched - before.dispatched,
+    rejected: after.rejected - before.rejected,
+    queuedMsPerRequest: perRequestMs(after.waitSeconds - before.waitSeconds, after.waited - before.waited),
+    seatMsPerRequest: perRequestMs(
+      after.executionSeconds - before.executionSeconds,
+      after.executed - before.executed,
+    ),
+    cpuSeconds: round(after.cpu - before.cpu, 2),
+  };
 }

@@ -2,8 +2,8 @@
 // appearance stamped by the same watch; throughput, latency, and the cost to
 // the contender and to the API server over exactly that window.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContenderContext, ContenderSpec } from './contenders.ts';
-import { createNamespace } from './environment.ts';
+import type { ContenderContext, ContenderSpec, RunningContender } from './contenders.ts';
+import { createNamespace, type BenchNamespace } from './environment.ts';
 import { JobObserver, now } from './observer.ts';
 import { cpuSeconds, memoryMB } from './proc.ts';
 import type { ContenderRun } from './results.ts';
@@ -16,40 +16,79 @@ export async function measureContender(
   items: number,
   log: (m: string) => void,
 ): Promise<ContenderRun> {
-  const ns = await createNamespace(ctx.env, namespace);
-  const observer = new JobObserver(ctx.env.admin, ns.name);
-  await observer.start();
-  const running = await spec.start(ns, ctx, items);
+  const staged = await stageContender(spec, ctx, namespace, items);
   try {
-    const ids = Array.from({ length: items }, (_, i) => `i${String(i)}`);
-    const pid = running.process.pid;
+    const pid = staged.running.process.pid;
     const cpu0 = cpuSeconds(pid);
     const api0 = cpuSeconds(ctx.env.apiserverPid);
     const t0 = now();
-    const sent = await running.feed(ids);
-    // A slow contender still gets 20 items/s worth of time before it is cut off.
-    const limitMs = 30_000 + items * 50;
-    await observer
-      .until(() => observer.created.size >= items, limitMs, `${String(items)} Jobs`)
-      .catch((err: unknown) => {
-        log(`${spec.name}: ${(err as Error).message}; ${String(observer.created.size)} Jobs seen`);
-      });
+    const sent = await staged.running.feed(staged.ids);
+    await staged.awaitJobs(log);
     const t1 = now();
     const cpu = cpuSeconds(pid) - cpu0;
     const api = cpuSeconds(ctx.env.apiserverPid) - api0;
     const mem = memoryMB(pid);
     await sleep(1000); // a late duplicate would show up here
-    return summarize(spec, ids, sent, observer.created, {
+    return summarize(spec, staged.ids, sent, staged.observer.created, {
       cpu,
       api,
       peakRss: mem.peak,
       wall: (t1 - t0) / 1000,
     });
   } finally {
-    await running.stop();
+    await staged.close();
+  }
+}
+
+/** A contender started in a fresh namespace, a watch on it already open: ready to be fed its items. */
+export interface StagedContender {
+  readonly spec: ContenderSpec;
+  readonly ns: BenchNamespace;
+  readonly observer: JobObserver;
+  readonly running: RunningContender;
+  /** The items' ids (i0, i1, …). */
+  readonly ids: readonly string[];
+  /** Until every item's Job is seen, or a slow contender's time is up (logged, not thrown). */
+  awaitJobs(log: (m: string) => void): Promise<void>;
+  /** Stops the contender and the watch, and removes the namespace. */
+  close(): Promise<void>;
+}
+
+export async function stageContender(
+  spec: ContenderSpec,
+  ctx: ContenderContext,
+  namespace: string,
+  items: number,
+): Promise<StagedContender> {
+  const ns = await createNamespace(ctx.env, namespace);
+  const observer = new JobObserver(ctx.env.admin, ns.name);
+  await observer.start();
+  const running = await spec.start(ns, ctx, items).catch(async (err: unknown) => {
     await observer.stop();
     await ns.remove();
-  }
+    throw err;
+  });
+  return {
+    spec,
+    ns,
+    observer,
+    running,
+    ids: Array.from({ length: items }, (_, i) => `i${String(i)}`),
+    async awaitJobs(log) {
+      // A slow contender still gets 20 items/s worth of time before it is cut off.
+      const limitMs = 30_000 + items * 50;
+      await observer
+        .until(() => observer.created.size >= items, limitMs, `${String(items)} Jobs`)
+        .catch((err: unknown) => {
+          log(`${spec.name}: ${(err as Error).message}; ${String(observer.created.size)} Jobs seen`);
+        });
+    },
+    async close() {
+      await running.stop();
+      await observer.stop();
+      await ns.remove();
+    },
+  };
 }
 
 function summarize(
