@@ -52,9 +52,16 @@ if ! command -v go >/dev/null; then
   exit 1
 fi
 
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# By the lockfile's content, not its time: a checkout or a git worktree gives
+# the file a new time without changing it. A symlinked node_modules belongs to
+# another checkout whose processes may be using it: never reinstall it here.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ -L node_modules ]; then
+  step "node_modules is a symlink (another checkout's): left as it is"
+elif [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.kjd-lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
   step "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.kjd-lock-sha256
 fi
 
 # The seeds' own clients, run by the deploy tests and the benchmark: Python's
