@@ -37,16 +37,20 @@ export async function handleBatch(
   ctx: BatchContext,
 ): Promise<Map<WorkItem, ItemOutcome>> {
   const outcomes = new Map<WorkItem, ItemOutcome>();
-  let members = await prepare(items, ctx, outcomes);
+  let members = renderEach(items, ctx, outcomes);
   for (let round = 1; members.length > 0; round++) {
-    const owners = await ctx.claims.owners(
+    const asked = await ctx.claims.owners(
       ctx.idScope,
       members.map((m) => m.item.requestId),
     );
+    // The claims first, then the results: a batch's results are written before
+    // its claims go, so an item cannot slip between the two unseen.
+    const owners = new Map(members.map((m, i) => [m, asked[i]]));
+    members = await withoutDone(members, ctx, outcomes);
     const claimed = new Map<string, WorkItem[]>();
     const free: typeof members = [];
-    members.forEach((m, i) => {
-      const owner = owners[i];
+    members.forEach((m) => {
+      const owner = owners.get(m);
       if (owner === undefined) free.push(m);
       else claimed.set(owner, [...(claimed.get(owner) ?? []), m.item]);
     });
@@ -84,18 +88,14 @@ export async function handleBatch(
   return outcomes;
 }
 
-/** Items with a result are done, bad items dead: the rest, each rendered alone, go on. */
-async function prepare(
+/** Bad items are dead: the rest, each rendered alone, go on. */
+function renderEach(
   items: readonly WorkItem[],
   ctx: BatchContext,
   outcomes: Map<WorkItem, ItemOutcome>,
-): Promise<{ item: WorkItem; job: V1Job }[]> {
-  const members: { item: WorkItem; job: V1Job }[] = [];
+): Member[] {
+  const members: Member[] = [];
   for (const item of items) {
-    if (await ctx.alreadyDone?.(item.requestId, ctx.idScope)) {
-      outcomes.set(item, { kind: 'done', jobName: '' });
-      continue;
-    }
     try {
       members.push({ item, job: renderItem(item, ctx) });
     } catch (err) {
@@ -105,7 +105,29 @@ async function prepare(
   return members;
 }
 
-function toMembers(ms: readonly { item: WorkItem; job: V1Job }[]): BatchMember[] {
+/** Items whose request has a result are done: no second Job. */
+async function withoutDone(
+  members: readonly Member[],
+  ctx: BatchContext,
+  outcomes: Map<WorkItem, ItemOutcome>,
+): Promise<Member[]> {
+  const done = await Promise.all(
+    members.map((m) =>
+      ctx.alreadyDone === undefined ? Promise.resolve(false) : ctx.alreadyDone(m.item.requestId, ctx.idScope),
+    ),
+  );
+  members.forEach((m, i) => {
+    if (done[i] === true) outcomes.set(m.item, { kind: 'done', jobName: '' });
+  });
+  return members.filter((_, i) => done[i] !== true);
+}
+
+interface Member {
+  readonly item: WorkItem;
+  readonly job: V1Job;
+}
+
+function toMembers(ms: readonly Member[]): BatchMember[] {
   return ms.map((m) => ({ requestId: m.item.requestId, job: m.job }));
 }
 
@@ -121,7 +143,27 @@ async function remake(
   ctx: BatchContext,
 ): Promise<ItemOutcome | undefined> {
   const stored = await ctx.claims.items(ctx.idScope, jobName);
-  if (stored === undefined) return undefined;
+  if (stored === undefined) {
+    // Let go after its results (then each item has one, and is done) or by
+    // TTL: either way the claim is stale, and holding on would keep its
+    // items from ever forming a batch.
+    if (
+      (
+        await withoutDone(
+          items.map((item) => ({ item, job: {} })),
+          ctx,
+          new Map(),
+        )
+      ).length === 0
+    )
+      return { kind: 'done', jobName };
+    await ctx.claims.forget(
+      ctx.idScope,
+      jobName,
+      items.map((i) => i.requestId),
+    );
+    return undefined;
+  }
   let job: V1Job;
   try {
     job = packBatch(

@@ -166,6 +166,22 @@ describe('kjd serve in batch mode', () => {
     await stop(kjd);
   });
 
+  test('a claim whose batch is no longer stored (TTL) does not keep its item from a Job', async () => {
+    const p = prefix();
+    const id = `${p}-stale`;
+    const claims = new BatchClaims({ redis, layout: 'plain', ttlSeconds: 600 });
+    const stale = batchJobName('batched', 'list', [id, `${p}-gone`]);
+    await claims.claim('list', stale, [{ requestId: id, payload: '{}' }]);
+    await redis.del(`kjd:batch:list/job/${stale}`); // its stored items expired; the claim did not
+    const kjd = await serve(p, { routes: [listRoute(p, { batch: { maxItems: 5, windowMs: 50 } })] });
+    await redis.lpush(`${p}:queue`, JSON.stringify({ id, CUSTOM_ID: 'c1' }));
+    const [r] = await untilResults(p, 'list', [id]);
+    assert.equal(r?.status, 'Succeeded');
+    assert.notEqual(r.jobName, stale, 'a Job of its own, not the stale claim’s');
+    assert.equal((await batchJobs(p)).length, 1);
+    await stop(kjd);
+  });
+
   test('kjd SIGKILLed while it packs and creates: every item in exactly one Job, one result each', async () => {
     const p = prefix();
     const n = 300;
