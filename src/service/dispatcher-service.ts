@@ -145,6 +145,9 @@ export class DispatcherService {
       onFinished: (job, state) => {
         this.#finished(job, state);
       },
+      onIndexesEnded: (job) => {
+        this.#recorder.indexesEnded(job);
+      },
       onVanished: (ref) => {
         this.metrics.jobsFinished.inc({ result: 'Deleted' });
         this.#recorder.vanished(ref);

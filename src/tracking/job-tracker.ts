@@ -19,6 +19,7 @@ import {
 } from '../kube/labels.ts';
 import type { KubeTransport } from '../kube/transport.ts';
 import { ANNOTATION_ITEMS_PER_POD, batchRequestIds } from '../template/index.ts';
+import { endedIndexes } from './batch-results.ts';
 import { INITIAL_EVENTS_END, watchJobs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
 
@@ -43,6 +44,12 @@ export interface JobTrackerOptions {
    * (down, or across a relist). Must not throw.
    */
   readonly onVanished?: (job: JobRef) => void;
+  /**
+   * Called when more of a running batch Job's indexes have ended (completed,
+   * or failed for good) than when it was last seen, so their items' results
+   * need not wait for the whole Job. Must not throw.
+   */
+  readonly onIndexesEnded?: (job: V1Job) => void;
   /** Only Jobs with app.kubernetes.io/instance=<this> (this release's own). */
   readonly instance?: string;
   /**
@@ -355,6 +362,8 @@ export class JobTracker {
     this.#count(now, 1);
     this.#jobs.set(key, now);
     this.#report(job, state, before, vanished);
+    if (!finished && now.ref.batch !== undefined && endedCount(now.ref) > endedCount(before?.ref))
+      this.#notify(() => this.#o.onIndexesEnded?.(job));
     return key;
   }
 
@@ -374,5 +383,8 @@ interface Tracked {
   readonly vanished: boolean;
   readonly ref: JobRef;
 }
+
+/** A batch Job's indexes that have ended, as last seen (0 for others). */
+const endedCount = (ref: JobRef | undefined) => (ref?.batch === undefined ? 0 : endedIndexes(ref.batch));
 
 const keyOf = (job: V1Job) => `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;

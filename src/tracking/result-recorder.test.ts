@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import pino from 'pino';
 import { jobState } from '../kube/job-status.ts';
-import { ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { ANNOTATION_BATCH_REQUEST_IDS, ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
+import { COMPLETION_INDEX } from './batch-results.ts';
 import { ResultRecorder } from './result-recorder.ts';
 import type { JobResult } from './results.ts';
 
@@ -68,4 +69,63 @@ test('a watch cache that lags (no terminated container yet) is followed by a con
   assert.ok(result !== undefined);
   assert.equal(result.exitCode, 3);
   assert.equal(result.terminationMessage, 'bad input');
+});
+
+/** A running batch Job of three items whose `completed` indexes have ended. */
+function batchJob(completed: string | undefined, finished = false): V1Job {
+  return {
+    metadata: {
+      name: 'batch-b',
+      namespace: 'ns',
+      annotations: { [ANNOTATION_BATCH_REQUEST_IDS]: JSON.stringify(['x', 'y', 'z']) },
+    },
+    status: {
+      ...(completed !== undefined ? { completedIndexes: completed } : {}),
+      ...(finished ? { succeeded: 3, conditions: [{ type: 'Complete', status: 'True' }] } : { active: 1 }),
+    },
+  };
+}
+
+const podOf = (index: number, message: string): V1Pod => ({
+  metadata: { name: `batch-b-${String(index)}`, annotations: { [COMPLETION_INDEX]: String(index) } },
+  status: {
+    phase: 'Succeeded',
+    containerStatuses: [
+      {
+        name: 'worker',
+        image: 'w',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        state: { terminated: { exitCode: 0, message, finishedAt: new Date(1) } },
+      },
+    ],
+  },
+});
+
+test("a running batch Job's ended indexes get their results at once, and only once", async () => {
+  const pods = [podOf(0, 'zero')];
+  const { recorder, written } = recorderWith(pods, pods);
+  recorder.indexesEnded(batchJob('0'));
+  await recorder.idle();
+  assert.deepEqual(
+    written.map((r) => [r.requestId, r.status, r.terminationMessage]),
+    [['x', 'Succeeded', 'zero']],
+  );
+  // Two more end; the finish then writes only what is left.
+  pods.push(podOf(1, 'one'));
+  recorder.indexesEnded(batchJob('0-1'));
+  await recorder.idle();
+  pods.push(podOf(2, 'two'));
+  const done = batchJob('0-2', true);
+  recorder.finished(done, jobState(done));
+  await recorder.stop(5000);
+  assert.deepEqual(
+    written.map((r) => [r.requestId, r.index, r.terminationMessage]),
+    [
+      ['x', 0, 'zero'],
+      ['y', 1, 'one'],
+      ['z', 2, 'two'],
+    ],
+  );
 });

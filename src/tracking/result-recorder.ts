@@ -8,7 +8,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { BatchClaims } from '../dispatch/batch-claims.ts';
 import type { Logger } from 'pino';
-import type { JobState } from '../kube/job-status.ts';
+import { jobState, type JobState } from '../kube/job-status.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import { FINALIZER_RESULT } from '../kube/labels.ts';
 import { containerOutcome, type ContainerOutcome } from '../kube/pod-outcome.ts';
@@ -16,6 +16,7 @@ import { sleep } from '../time/sleep.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import type { CleanupSweeper } from './cleanup-sweeper.ts';
 import { jobRef, type BatchRef, type JobRef } from './job-tracker.ts';
+import { parseIndexes } from '../template/index.ts';
 import { batchResults, COMPLETION_INDEX, endedIndexes } from './batch-results.ts';
 import { resultFrom, type JobResult, type RedisResults } from './results.ts';
 
@@ -40,6 +41,10 @@ export class ResultRecorder {
   readonly #stop = new AbortController();
   /** Jobs being recorded now: a second report of the same Job waits for the first. */
   readonly #busy = new Set<string>();
+  /** Running batch Jobs with ended indexes to record, as last seen (one queued run each). */
+  readonly #ended = new Map<string, { ref: JobRef; state: JobState }>();
+  /** Items of running batch Jobs whose results this process wrote already (by Job, item index). */
+  readonly #early = new Map<string, Set<number>>();
 
   constructor(options: ResultRecorderOptions) {
     this.#o = options;
@@ -51,9 +56,35 @@ export class ResultRecorder {
     return this.#queue.size;
   }
 
+  /** Resolves once nothing is queued or being written. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
   /** The tracker saw `job` finish. */
   finished(job: V1Job, state: JobState): void {
     this.#enqueue(jobRef(job), state);
+  }
+
+  /**
+   * The tracker saw more of a running batch Job's indexes end: their items'
+   * results are written now rather than when the last index ends. Results
+   * are write-once, so the Job's final record (which writes every item's)
+   * and this never give an item two.
+   */
+  indexesEnded(job: V1Job): void {
+    const ref = jobRef(job);
+    if (ref.batch === undefined) return;
+    const key = `${ref.namespace}/${ref.name}`;
+    const queued = this.#ended.has(key);
+    this.#ended.set(key, { ref, state: jobState(job) });
+    if (queued) return; // the queued run takes the newest state
+    this.#queue.push(async () => {
+      const latest = this.#ended.get(key);
+      this.#ended.delete(key);
+      if (latest?.ref.batch !== undefined)
+        await this.#recordEnded(latest.ref, latest.ref.batch, latest.state);
+    });
   }
 
   /** The tracker saw `job` deleted, or gone, before it finished. */
@@ -136,13 +167,12 @@ export class ResultRecorder {
     log: Logger,
   ): Promise<boolean> {
     const pods = state?.finished === true ? await this.#batchPods(ref, endedIndexes(batch), log) : [];
-    const results = batchResults(ref, batch, state, pods);
-    for (const result of results) {
-      const written = await this.#retry(log, 'writing a batch result', () => this.#o.results.write(result));
-      if (written === undefined) return false;
-      if (written) this.#o.onRecorded?.(result);
-    }
-    log.info({ items: results.length }, 'batch results recorded');
+    const key = `${ref.namespace}/${ref.name}`;
+    const early = this.#early.get(key);
+    const results = batchResults(ref, batch, state, pods).filter((r) => early?.has(r.index ?? -1) !== true);
+    if (!(await this.#writeAll(results, log))) return false;
+    this.#early.delete(key);
+    log.info({ items: results.length, earlier: early?.size ?? 0 }, 'batch results recorded');
     const forgotten = await this.#retry(log, "letting go of the batch's claims", () =>
       (this.#o.batchClaims?.forget(ref.idScope, ref.name, batch.requestIds) ?? Promise.resolve()).then(
         () => true,
@@ -151,7 +181,37 @@ export class ResultRecorder {
     return forgotten !== undefined;
   }
 
-  /** A finished batch Job's Pods: from the watch cache, consistently when the cache lacks some ended index. */
+  /** The results of a running batch Job's items whose indexes have ended, not written before. */
+  async #recordEnded(ref: JobRef, batch: BatchRef, state: JobState): Promise<void> {
+    const log = this.#o.logger.child({ jobName: ref.name });
+    const key = `${ref.namespace}/${ref.name}`;
+    const ended = new Set([...parseIndexes(batch.completedIndexes), ...parseIndexes(batch.failedIndexes)]);
+    const perPod = batch.itemsPerPod ?? 1;
+    // Made here, before any await: the Job's final record (queued after this
+    // run started) deletes the entry, and a run still writing then adds to a
+    // set no one holds any more instead of leaving one behind.
+    let written = this.#early.get(key);
+    if (written === undefined) this.#early.set(key, (written = new Set<number>()));
+    const due = (item: number) => ended.has(Math.floor(item / perPod)) && !written.has(item);
+    if (!batch.requestIds.some((_, item) => due(item))) return;
+    const pods = await this.#batchPods(ref, ended.size, log);
+    const results = batchResults(ref, batch, state, pods).filter((r) => due(r.index ?? -1));
+    if (!(await this.#writeAll(results, log))) return;
+    for (const r of results) written.add(r.index ?? -1);
+    log.debug({ items: results.length }, "results of a running batch Job's ended indexes recorded");
+  }
+
+  /** Writes each result (write-once); false when kjd stops first. */
+  async #writeAll(results: readonly JobResult[], log: Logger): Promise<boolean> {
+    for (const result of results) {
+      const written = await this.#retry(log, 'writing a batch result', () => this.#o.results.write(result));
+      if (written === undefined) return false;
+      if (written) this.#o.onRecorded?.(result);
+    }
+    return true;
+  }
+
+  /** A batch Job's Pods: from the watch cache, consistently when the cache lacks some ended index. */
   async #batchPods(ref: JobRef, ended: number, log: Logger): Promise<V1Pod[]> {
     const signal = this.#stop.signal;
     try {

@@ -12,7 +12,7 @@ import { testEnv } from '../support/env.ts';
 import { capture, type Captured } from '../support/capture.ts';
 import { eventually, useNamespace } from '../support/kube.ts';
 import { realNodeContext, requireRealNode, writeShTemplate } from '../support/real-node.ts';
-import { core, useServeFixture } from '../support/serve-fixture.ts';
+import { batch, core, useServeFixture } from '../support/serve-fixture.ts';
 
 const rn = await realNodeContext();
 const HOSTILE = '1; touch /tmp/pwned $(id)';
@@ -211,6 +211,55 @@ describe(`real containers on ${rn.name ?? 'the real node'} (${rn.image})`, () =>
         });
         assert.equal(pods.items.length, 3, 'one Pod per index (backoffLimit 0: no retry)');
         assert.ok(pods.items.every((pod) => pod.spec?.nodeName === rn.name));
+      },
+    );
+
+    test(
+      "batch mode: an item's result is readable as soon as its index ends, not when its Job does",
+      { skip: rn.skip, timeout: 240_000 },
+      async () => {
+        requireRealNode(rn);
+        const p = fx.prefix();
+        const route = { ...fx.listRoute(p), template, batch: { maxItems: 2, windowMs: 2000 } };
+        await fx.redis.lpush(
+          `${p}:queue`,
+          JSON.stringify({ id: `${p}-quick`, VALUE: 'quick' }),
+          JSON.stringify({ id: `${p}-slow`, VALUE: 'slow', SLEEP: 40 }),
+        );
+        const kjdServe = await fx.serve(p, { routes: [route] });
+        const result = (id: string) => fx.redis.hgetall(`${p}:result:list/${id}`);
+        const quick = await eventually(
+          'the quick item’s result',
+          async () => {
+            const h = await result(`${p}-quick`);
+            return h.status === undefined ? undefined : h;
+          },
+          150_000,
+        );
+        // Read from the cluster, not from kjd: the batch Job is still running its slow index.
+        const job = await batch().readNamespacedJob({ name: quick.jobName ?? '', namespace: ns.name });
+        const slowNow = await result(`${p}-slow`);
+        assert.equal(job.status?.active, 1, 'the slow index still runs');
+        assert.equal(slowNow.status, undefined, 'the slow item has no result yet');
+        assert.deepEqual(
+          [quick.index, quick.status, quick.exitCode, quick.terminationMessage],
+          ['0', 'Succeeded', '0', 'exit 0: quick'],
+        );
+        const slow = await eventually(
+          'the slow item’s result',
+          async () => {
+            const h = await result(`${p}-slow`);
+            return h.status === undefined ? undefined : h;
+          },
+          150_000,
+        );
+        await fx.stop(kjdServe);
+        assert.deepEqual(
+          [slow.jobName, slow.index, slow.status, slow.terminationMessage],
+          [quick.jobName, '1', 'Succeeded', 'exit 0: slow'],
+        );
+        const stream = await fx.redis.xrange(`${p}:results`, '-', '+');
+        assert.equal(stream.length, 2, 'one result each in the results stream');
       },
     );
 

@@ -70,6 +70,7 @@ export async function writeShTemplate(dir: string, name: string, image: string):
     `for a in "$@"; do printf 'arg: [%s]\\n' "$a"; done`,
     `printf 'inline: [%s]\\n' \${VALUE}`,
     `if [ -e /tmp/pwned ]; then echo 'pwned: yes'; else echo 'pwned: no'; fi`,
+    `sleep \${SLEEP}`,
     `printf 'exit %s: %s' \${EXIT_CODE} \${VALUE} > /dev/termination-log`,
     `exit \${EXIT_CODE}`,
   ].join('\n');
@@ -82,6 +83,7 @@ export async function writeShTemplate(dir: string, name: string, image: string):
         'kjd.dev/parameters': [
           'VALUE: { type: string, required: true }',
           'EXIT_CODE: { type: integer, default: 0 }',
+          'SLEEP: { type: integer, default: 0 }',
         ].join('\n'),
       },
     },
