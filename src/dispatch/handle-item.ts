@@ -109,11 +109,7 @@ export async function createJob(
     try {
       const early = await before?.();
       if (early !== undefined) return early;
-      const result = await ctx.jobs.create(job, {
-        namespace: ctx.namespace,
-        waitSignal: ctx.signal,
-        metadataOnly: true,
-      });
+      const result = await ctx.jobs.create(job, { namespace: ctx.namespace, waitSignal: ctx.signal });
       return { kind: 'created', job: result.job, existed: !result.created };
     } catch (err) {
       const decided = decide(err, attempt, ctx, job.metadata?.name ?? '');

@@ -25,8 +25,6 @@ export interface ApiCall {
   readonly waitSignal?: AbortSignal;
   /** Retry even a POST on 5xx/network errors (reviews and other side-effect-free calls). */
   readonly idempotent?: boolean;
-  /** The answer's media type; default `application/json`. */
-  readonly accept?: string;
 }
 
 export class KubeClient {
@@ -57,7 +55,7 @@ export class KubeClient {
       method,
       url: `${path}${search}`,
       headers: {
-        accept: options.accept ?? 'application/json',
+        accept: 'application/json',
         ...(hasBody ? { 'content-type': options.contentType ?? 'application/json' } : {}),
       },
       ...(hasBody ? { body: JSON.stringify(options.body) } : {}),

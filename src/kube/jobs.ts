@@ -11,9 +11,6 @@ import {
   JOB_NAME_POD_LABEL,
 } from './labels.ts';
 
-/** The API server answers with the object's metadata alone (`kind: PartialObjectMetadata`). */
-const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
-
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
 export type PatchType = 'merge' | 'strategic' | 'json';
 
@@ -76,25 +73,13 @@ export class JobOperations {
    */
   async create(
     job: V1Job,
-    options: {
-      namespace?: string;
-      dryRun?: boolean;
-      waitSignal?: AbortSignal;
-      /**
-       * Answer with the created Job's metadata only (PartialObjectMetadata):
-       * for callers that track the Job by name and read its status from a
-       * watch. Spares the API server serialising, and kjd parsing, the whole
-       * Job on every create.
-       */
-      metadataOnly?: boolean;
-    } = {},
+    options: { namespace?: string; dryRun?: boolean; waitSignal?: AbortSignal } = {},
   ): Promise<CreateResult> {
     const namespace = this.#ns(options.namespace ?? job.metadata?.namespace);
     try {
       const created = await this.#client.call<V1Job>('POST', jobsPath(namespace), {
         body: job,
         query: { fieldValidation: 'Strict', dryRun: options.dryRun === true ? 'All' : undefined },
-        ...(options.metadataOnly === true ? { accept: METADATA_ONLY } : {}),
         ...(options.waitSignal !== undefined ? { waitSignal: options.waitSignal } : {}),
       });
       return { job: created, created: true };

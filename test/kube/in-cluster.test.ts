@@ -175,23 +175,6 @@ describe('the kjd library in a Pod', () => {
     assert.equal(phases.at(-1), 'Succeeded');
   });
 
-  test('a create can answer with the metadata alone, as kjd serve asks', { timeout: 30_000 }, async () => {
-    const body = piJob('slim');
-    body.metadata = { name: 'slim', annotations: { 'kjd.dev/request-id': 'r-slim' } };
-    const first = await jobs.create(body, { metadataOnly: true });
-    assert.equal(first.created, true);
-    assert.equal(first.job.kind, 'PartialObjectMetadata');
-    const meta = first.job.metadata ?? {};
-    assert.equal(meta.name, 'slim');
-    assert.ok(meta.uid);
-    assert.equal(first.job.spec, undefined);
-    // The Job itself is whole, and the same request again finds it (the 409 path).
-    assert.equal((await jobs.get('slim')).spec?.template.spec?.containers[0]?.image, 'perl');
-    const again = await jobs.create(body, { metadataOnly: true });
-    assert.equal(again.created, false);
-    assert.equal(again.job.metadata?.uid, meta.uid);
-  });
-
   test('a rotated token file is used at once; the old token is revoked', { timeout: 60_000 }, async () => {
     await jobs.list();
     await pod.writeToken(await revocableToken(ns.name, 'job-robot', 'token-b'));
