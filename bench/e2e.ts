@@ -1,6 +1,6 @@
 // `npm run bench -- --scenario e2e [--items 1000] [--repetitions 2] [--pod-ms 100]
 //   [--settings defaults,tuned] [--contenders ceiling,kjd,batch,batchPod] [--batch-items 50]
-//   [--batch-items-per-pod 10]`:
+//   [--batch-items-per-pod 10] [--kjd-connections N]`:
 // items *finished* per second, end to end (issue 16): Jobs whose kwok Pods run
 // `pod-ms` and succeed, counted until the result is readable in Redis (kjd) or
 // the Job is Complete (the raw creator, which has no results).
@@ -62,6 +62,8 @@ function parseE2eArgs(argv: readonly string[]) {
       'batch-items-per-pod': { type: 'string', default: '10' },
       'batch-window-ms': { type: 'string', default: '100' },
       'ceiling-workers': { type: 'string', default: '32' },
+      // A what-if: kjd's connection pool (and so adaptive pacing's ceiling) other than its default.
+      'kjd-connections': { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
       profile: { type: 'string' },
     },
@@ -82,6 +84,7 @@ function parseE2eArgs(argv: readonly string[]) {
     batchItemsPerPod: int('batch-items-per-pod', 2),
     batchWindowMs: int('batch-window-ms', 1),
     ceilingWorkers: int('ceiling-workers', 1),
+    kjdConnections: values['kjd-connections'] === undefined ? undefined : int('kjd-connections', 1),
   };
   const settings = listOption(values.settings, Object.keys(SETTINGS), 'settings');
   const contenders = listOption(values.contenders, CONTENDERS, 'contenders') as E2eContender[];
@@ -176,6 +179,7 @@ interface Options {
   readonly batchItemsPerPod: number;
   readonly batchWindowMs: number;
   readonly ceilingWorkers: number;
+  readonly kjdConnections: number | undefined;
   /** Node.js flags for kjd, e.g. --cpu-prof (`--profile DIR`). */
   readonly nodeArgs: readonly string[];
 }
@@ -204,7 +208,11 @@ async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) =
       observer.until(() => observer.finished.size >= o.items, limitMs, `${String(o.items)} Jobs finished`);
   } else {
     const queue = `bench:${ns.name}:queue`;
-    const settings: KjdSettings = { nodeArgs: o.nodeArgs, ...routeFor(c, o) };
+    const settings: KjdSettings = {
+      nodeArgs: o.nodeArgs,
+      ...routeFor(c, o),
+      ...(o.kjdConnections !== undefined ? { kubernetes: { connections: o.kjdConnections } } : {}),
+    };
     const kjd = await startKjd(ns, ctx, settings, queue, ctx.template);
     const reader = env.redis.duplicate();
     const reading = stampResults(reader, kjd.resultsStream, done, o.items, limitMs);
