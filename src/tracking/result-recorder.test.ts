@@ -13,20 +13,23 @@ const job: V1Job = {
   status: { failed: 1, conditions: [{ type: 'Failed', status: 'True' }] },
 };
 
+/** The status of a Pod whose one container ended with `exitCode` and `message`. */
+const terminated = (exitCode: number, message: string): NonNullable<V1Pod['status']> => ({
+  containerStatuses: [
+    {
+      name: 'worker',
+      image: 'w',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      state: { terminated: { exitCode, message, finishedAt: new Date(1) } },
+    },
+  ],
+});
+
 const ended: V1Pod = {
   metadata: { name: 'worker-a-x1', creationTimestamp: new Date(0) },
-  status: {
-    containerStatuses: [
-      {
-        name: 'worker',
-        image: 'w',
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        state: { terminated: { exitCode: 3, message: 'bad input', finishedAt: new Date(1) } },
-      },
-    ],
-  },
+  status: terminated(3, 'bad input'),
 };
 
 /** A fake of kjd's own Job operations: what the watch cache and a consistent read answer. */
@@ -88,19 +91,7 @@ function batchJob(completed: string | undefined, finished = false): V1Job {
 
 const podOf = (index: number, message: string): V1Pod => ({
   metadata: { name: `batch-b-${String(index)}`, annotations: { [COMPLETION_INDEX]: String(index) } },
-  status: {
-    phase: 'Succeeded',
-    containerStatuses: [
-      {
-        name: 'worker',
-        image: 'w',
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        state: { terminated: { exitCode: 0, message, finishedAt: new Date(1) } },
-      },
-    ],
-  },
+  status: Object.assign(terminated(0, message), { phase: 'Succeeded' }),
 });
 
 test("a running batch Job's ended indexes get their results at once, and only once", async () => {
