@@ -75,7 +75,7 @@ export class ResultRecorder {
   indexesEnded(job: V1Job): void {
     const ref = jobRef(job);
     if (ref.batch === undefined) return;
-    const key = `${ref.namespace}/${ref.name}`;
+    const key = refKey(ref);
     const queued = this.#ended.has(key);
     this.#ended.set(key, { ref, state: jobState(job) });
     if (queued) return; // the queued run takes the newest state
@@ -103,7 +103,7 @@ export class ResultRecorder {
   }
 
   #enqueue(ref: JobRef, state: JobState | undefined): void {
-    const key = `${ref.namespace}/${ref.name}`;
+    const key = refKey(ref);
     this.#queue.push(async () => {
       if (this.#busy.has(key)) return;
       this.#busy.add(key);
@@ -167,7 +167,7 @@ export class ResultRecorder {
     log: Logger,
   ): Promise<boolean> {
     const pods = state?.finished === true ? await this.#batchPods(ref, endedIndexes(batch), log) : [];
-    const key = `${ref.namespace}/${ref.name}`;
+    const key = refKey(ref);
     const early = this.#early.get(key);
     const results = batchResults(ref, batch, state, pods).filter((r) => early?.has(r.index ?? -1) !== true);
     if (!(await this.#writeAll(results, log))) return false;
@@ -184,7 +184,7 @@ export class ResultRecorder {
   /** The results of a running batch Job's items whose indexes have ended, not written before. */
   async #recordEnded(ref: JobRef, batch: BatchRef, state: JobState): Promise<void> {
     const log = this.#o.logger.child({ jobName: ref.name });
-    const key = `${ref.namespace}/${ref.name}`;
+    const key = refKey(ref);
     const ended = new Set([...parseIndexes(batch.completedIndexes), ...parseIndexes(batch.failedIndexes)]);
     const perPod = batch.itemsPerPod ?? 1;
     // Made here, before any await: the Job's final record (queued after this
@@ -294,3 +294,6 @@ function resultOf(
   };
   return state === undefined ? { ...base, status: 'Deleted', reason: 'JobDeleted' } : resultFrom(state, base);
 }
+
+/** One key per Job for the recorder's maps: #busy, #ended and #early must agree on it. */
+const refKey = (ref: JobRef) => `${ref.namespace}/${ref.name}`;
