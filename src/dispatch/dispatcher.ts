@@ -21,6 +21,7 @@ import { handleBatch } from './handle-batch.ts';
 import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
 import type { ItemLimits } from './item-limits.ts';
 import { RouteGate, type GateProblem } from './route-gate.ts';
+import { Wakeup } from './wakeup.ts';
 
 /** Items taken from a source in one go, at most. */
 const MAX_BATCH = 32;
@@ -84,6 +85,8 @@ export class Dispatcher {
   readonly #d: DispatcherDeps;
   readonly #intake = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Woken each time a task leaves #inFlight: what a wait for a free slot awaits. */
+  readonly #slotFreed = new Wakeup();
   readonly #gates = new Map<string, RouteGate>();
   /** Items being turned into Jobs now, per route (for the dashboard and /v1/routes). */
   readonly #inFlightByRoute = new Map<string, number>();
@@ -190,6 +193,7 @@ export class Dispatcher {
     this.#count(route.name, 1);
     void slot.finally(() => {
       this.#inFlight.delete(slot);
+      this.#slotFreed.wake();
       this.#count(route.name, -1);
     });
     const outcome = await task;
@@ -230,9 +234,7 @@ export class Dispatcher {
         return atCreates
           ? `${maxInFlightCreates} creates in flight (limits.maxInFlightCreates)`
           : `${maxActiveJobs} unfinished Jobs (limits.maxActiveJobs)`;
-      const timer = new AbortController();
-      await Promise.race([...this.#inFlight, sleep(left, timer.signal).catch(() => undefined)]);
-      timer.abort();
+      await this.#slotFreed.waitAtMost(left);
     }
   }
 
@@ -278,6 +280,7 @@ export class Dispatcher {
     this.#count(route.name, items.length);
     const task = this.#processBatch(route, source, items, log).finally(() => {
       this.#inFlight.delete(task);
+      this.#slotFreed.wake();
       this.#count(route.name, -items.length);
       metrics.inFlight.set(this.#inFlight.size);
     });
@@ -362,6 +365,7 @@ export class Dispatcher {
     this.#count(route.name, 1);
     const task = this.#process(route, source, item, log.child({ requestId: item.requestId })).finally(() => {
       this.#inFlight.delete(task);
+      this.#slotFreed.wake();
       this.#count(route.name, -1);
       this.#d.metrics.inFlight.set(this.#inFlight.size);
     });
@@ -380,7 +384,7 @@ export class Dispatcher {
       this.#inFlight.size >= maxInFlightCreates ||
       this.#d.activeJobs() + this.#inFlight.size >= maxActiveJobs
     ) {
-      if (this.#inFlight.size >= maxInFlightCreates) await Promise.race(this.#inFlight);
+      if (this.#inFlight.size >= maxInFlightCreates) await this.#slotFreed.wait();
       else await sleep(50, signal).catch(() => undefined);
       if (signal.aborted) return false;
     }

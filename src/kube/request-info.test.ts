@@ -39,3 +39,12 @@ test('cluster-scoped and non-resource paths', () => {
   );
   assert.equal(requestInfo('GET', `${base}/healthz`), undefined);
 });
+
+test('a watch is told by its query parameter, wherever it stands', () => {
+  const verb = (path: string) => requestInfo('GET', `https://10.0.0.1:6443${path}`)?.verb;
+  assert.equal(verb('/apis/batch/v1/namespaces/a/jobs?labelSelector=x&watch=1'), 'watch');
+  assert.equal(verb('/apis/batch/v1/namespaces/a/jobs?watch=true&resourceVersion=5'), 'watch');
+  assert.equal(verb('/apis/batch/v1/namespaces/a/jobs?watch=false'), 'list');
+  assert.equal(verb('/apis/batch/v1/namespaces/a/jobs?xwatch=1'), 'list');
+  assert.equal(verb('/apis/batch/v1/jobs'), 'list');
+});

@@ -15,8 +15,10 @@ export interface RequestInfo {
 }
 
 export function requestInfo(method: string, url: string): RequestInfo | undefined {
-  const u = new URL(url);
-  const parts = u.pathname.split('/').filter(Boolean);
+  const split = splitUrl(url);
+  if (split === undefined) return undefined;
+  const { pathname, query } = split;
+  const parts = pathname.split('/').filter(Boolean);
   let group: string;
   let rest: string[];
   if (parts[0] === 'api' && parts[1] !== undefined) {
@@ -36,8 +38,8 @@ export function requestInfo(method: string, url: string): RequestInfo | undefine
   }
   const [resource, name, subresource] = path;
   if (resource === undefined) return undefined;
-  const watch = u.searchParams.get('watch');
-  const verb = verbFor(method.toUpperCase(), name !== undefined, watch === 'true' || watch === '1');
+  const watch = WATCH.test(query);
+  const verb = verbFor(method.toUpperCase(), name !== undefined, watch);
   return {
     verb,
     group,
@@ -48,6 +50,23 @@ export function requestInfo(method: string, url: string): RequestInfo | undefine
     ...(name !== undefined ? { name } : {}),
   };
 }
+
+/**
+ * The path and query of an absolute URL (or of a path), by string slicing
+ * rather than new URL(): this runs for every request kjd sends, and a WHATWG
+ * parse per create showed in the burst's CPU profile.
+ */
+function splitUrl(url: string): { pathname: string; query: string } | undefined {
+  const scheme = url.indexOf('://');
+  const pathStart = url.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+  if (pathStart < 0) return undefined;
+  const queryStart = url.indexOf('?', pathStart);
+  return queryStart < 0
+    ? { pathname: url.slice(pathStart), query: '' }
+    : { pathname: url.slice(pathStart, queryStart), query: url.slice(queryStart + 1) };
+}
+
+const WATCH = /(?:^|&)watch=(?:true|1)(?:&|#|$)/;
 
 function verbFor(method: string, named: boolean, watch: boolean): string {
   switch (method) {

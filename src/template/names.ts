@@ -81,7 +81,11 @@ function randomSuffix(): string {
  *   (36^5, about 60 million): names differ between calls, with no guarantee.
  */
 export function jobNameFor(templateName: string, requestId?: string): string {
-  const suffix = requestId === undefined ? randomSuffix() : shortHash(requestId);
+  return jobNameWithSuffix(templateName, requestId === undefined ? randomSuffix() : shortHash(requestId));
+}
+
+/** As jobNameFor, given the request id's shortHash already (a render needs it for a label too). */
+export function jobNameWithSuffix(templateName: string, suffix: string): string {
   const room = MAX_DNS_LABEL_LENGTH - suffix.length - 1;
   const prefix = sanitizeDnsLabel(templateName, room) || FALLBACK_PREFIX;
   return `${prefix}-${suffix}`;
