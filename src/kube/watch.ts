@@ -3,9 +3,9 @@
 // without a 410) and a server-side timeout so a silently dead connection ends.
 // An expired resourceVersion (410, as a status or an ERROR event) is thrown
 // as KubeGoneError: the caller relists.
+import { createInterface } from 'node:readline';
 import type { V1Job } from '@kubernetes/client-node';
 import { KubeGoneError, apiError, type ApiStatus } from './errors.ts';
-import { ndjsonLines } from './ndjson.ts';
 import type { KubeTransport } from './transport.ts';
 
 /** The bookmark that ends a watch's streamed initial state. */
@@ -66,8 +66,10 @@ export async function* watchJobs(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
   });
+  const lines = createInterface({ input: res.body, crlfDelay: Infinity });
   try {
-    for await (const line of ndjsonLines(res.body)) {
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
       const event = JSON.parse(line) as { type: WatchEventType | 'ERROR'; object: unknown };
       if (event.type === 'ERROR') {
         const status = event.object as ApiStatus;
@@ -83,6 +85,7 @@ export async function* watchJobs(
       yield { type: event.type, object: event.object as V1Job };
     }
   } finally {
+    lines.close();
     res.body.destroy();
   }
 }
