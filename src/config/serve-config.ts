@@ -261,8 +261,23 @@ export const serveConfigSchema = z.strictObject({
        * exists is acknowledged without a second Job. Default 7 days.
        */
       ttlSeconds: positiveInt.default(RESULT_TTL_SECONDS),
+      /**
+       * What holds an item between its ack and its result, should its Job be
+       * deleted while no kjd runs (ADR 0009). `record` (default): a record per
+       * Job in Redis, and kjd applies the template's ttlSecondsAfterFinished
+       * itself; a Job deleted meanwhile gets a `Deleted` result. `finalizer`:
+       * kjd's finalizer on each Job, removed with one PATCH per Job after its
+       * result; a delete waits for kjd, and the item gets the Job's real
+       * outcome. Batch Jobs always carry the finalizer.
+       */
+      holdWith: z.enum(['record', 'finalizer']).default('record'),
     })
-    .default({ stream: 'kjd:results', hashPrefix: 'kjd:result:', ttlSeconds: RESULT_TTL_SECONDS }),
+    .default({
+      stream: 'kjd:results',
+      hashPrefix: 'kjd:result:',
+      ttlSeconds: RESULT_TTL_SECONDS,
+      holdWith: 'record',
+    }),
   /**
    * Delete finished Jobs this long after they finish (their results are
    * recorded first). Unset: leave it to the template's ttlSecondsAfterFinished.

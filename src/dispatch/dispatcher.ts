@@ -8,78 +8,24 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isKjdError } from '../errors.ts';
-import type { JobOperations } from '../kube/jobs.ts';
-import type { DispatcherMetrics } from '../metrics/metrics.ts';
 import type { WorkItem, WorkSource } from '../sources/source.ts';
 import { isTransientRedisError } from '../sources/redis-connection.ts';
-import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
-import type { BatchClaims } from './batch-claims.ts';
 export type { BatchSettings } from './batch-intake.ts';
-import { takeBatch, type BatchSettings } from './batch-intake.ts';
+import { takeBatch } from './batch-intake.ts';
 import { handleBatch } from './handle-batch.ts';
 import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
-import type { ItemLimits } from './item-limits.ts';
 import { RouteGate, type GateProblem } from './route-gate.ts';
 import { Wakeup } from './wakeup.ts';
+import { inFlightJob } from '../tracking/in-flight.ts';
+import type { DispatcherDeps, Route, SubmitOutcome } from './dispatcher-deps.ts';
 
 /** Items taken from a source in one go, at most. */
 const MAX_BATCH = 32;
 /** How long an HTTP submission waits for a create slot before its answer is 429. */
 const SUBMIT_SLOT_WAIT_MS = 2000;
 
-export interface Route {
-  readonly name: string;
-  /** Absent for HTTP routes: their items arrive through submit(). */
-  readonly source?: WorkSource;
-  readonly template: JobTemplate;
-  readonly namespace: string;
-  /** Kueue's LocalQueue: Jobs are created suspended with its label. */
-  readonly kueueQueue?: string;
-  /** Where request ids are unique; see RouteConfig.idScope. */
-  readonly idScope?: string;
-  /** HTTP routes: other namespaces a caller may ask for with ?namespace=. */
-  readonly callerNamespaces?: readonly string[];
-  /** Batch mode: items packed into Indexed Jobs (queue routes only). */
-  readonly batch?: BatchSettings;
-}
-
-/** What submit() answers: an item's outcome, or no room to take it now. */
-export type SubmitOutcome =
-  | ItemOutcome
-  /** At a limit (429), or not ready yet (503: the Job watch has not synced). */
-  | { readonly kind: 'busy'; readonly reason: string; readonly notReady?: boolean };
-
-export interface DispatcherLimits {
-  readonly maxInFlightCreates: number;
-  readonly maxActiveJobs: number;
-  /** Deliveries + retries of one item before it is dead-lettered (retryable errors only). */
-  readonly maxAttempts: number;
-  readonly retryBaseMs: number;
-  /** Checked before an item is parsed. @default DEFAULT_ITEM_LIMITS */
-  readonly item?: ItemLimits;
-}
-
-export interface DispatcherDeps {
-  readonly routes: readonly Route[];
-  readonly jobs: JobOperations;
-  readonly limits: DispatcherLimits;
-  readonly metrics: DispatcherMetrics;
-  readonly logger: Logger;
-  /** Unfinished Jobs kjd manages right now. */
-  readonly activeJobs: () => number;
-  /** False until the count above is known (the first list): no item is taken before. */
-  readonly synced?: () => boolean;
-  /** Called as soon as a Job exists for an item (it counts as active from then on). */
-  readonly onCreated?: (job: V1Job) => void;
-  /** Labels and finalizers every Job gets (kjd serve: the instance label, the result finalizer). */
-  readonly jobLabels?: Readonly<Record<string, string>>;
-  readonly jobFinalizers?: readonly string[];
-  /** The request already has a result: no second Job (see HandleContext.alreadyDone). */
-  readonly alreadyDone?: (requestId: string, idScope: string | undefined) => Promise<boolean>;
-  /** Where batch routes claim their items (required when a route has `batch`). */
-  readonly batchClaims?: BatchClaims;
-}
+export type { DispatcherDeps, DispatcherLimits, Route, SubmitOutcome } from './dispatcher-deps.ts';
 
 export class Dispatcher {
   readonly #d: DispatcherDeps;
@@ -134,7 +80,8 @@ export class Dispatcher {
       ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
       ...(route.idScope !== undefined ? { idScope: route.idScope } : {}),
       ...(d.jobLabels !== undefined ? { labels: d.jobLabels } : {}),
-      ...(d.jobFinalizers !== undefined ? { finalizers: d.jobFinalizers } : {}),
+      ...(d.jobFinalizers !== undefined && !this.#recorded(route) ? { finalizers: d.jobFinalizers } : {}),
+      ...(this.#recorded(route) ? { ownTtl: true } : {}),
       ...(d.limits.item !== undefined ? { itemLimits: d.limits.item } : {}),
       ...(d.alreadyDone !== undefined ? { alreadyDone: d.alreadyDone } : {}),
       jobs: d.jobs,
@@ -142,6 +89,16 @@ export class Dispatcher {
       retryBaseMs: d.limits.retryBaseMs,
       signal,
     };
+  }
+
+  /** The route's Jobs are held by an in-flight record rather than a finalizer. */
+  #recorded(route: Route): boolean {
+    return this.#d.inFlight !== undefined && route.batch === undefined;
+  }
+
+  /** Before the item's ack (or answer): the record that holds it until its result. */
+  async #record(route: Route, job: V1Job): Promise<void> {
+    if (this.#recorded(route)) await this.#d.inFlight?.add(inFlightJob(job));
   }
 
   async start(): Promise<void> {
@@ -184,7 +141,9 @@ export class Dispatcher {
     const task = handleItem(item, {
       ...this.#context(route, signal, limits.maxAttempts),
       namespace,
-    }).then((outcome) => this.#confirm(outcome, namespace));
+    })
+      .then((outcome) => this.#confirm(outcome, namespace))
+      .then((outcome) => this.#recordSubmitted(route, outcome));
     const slot = task.then(
       () => undefined,
       () => undefined,
@@ -236,6 +195,22 @@ export class Dispatcher {
           : `${maxActiveJobs} unfinished Jobs (limits.maxActiveJobs)`;
       await this.#slotFreed.waitAtMost(left);
     }
+  }
+
+  /**
+   * The Job exists, so the caller is told so whatever happens here. A record
+   * Redis did not take is made at kjd's next start (reconcile.ts adopts
+   * unfinished Jobs without one); meanwhile the watch follows the Job.
+   */
+  async #recordSubmitted(route: Route, outcome: ItemOutcome): Promise<ItemOutcome> {
+    if (outcome.kind !== 'created') return outcome;
+    await this.#record(route, outcome.job).catch((err: unknown) => {
+      this.#d.logger.warn(
+        { err, jobName: outcome.job.metadata?.name },
+        'recording the Job in flight failed; the next start adopts it',
+      );
+    });
+    return outcome;
   }
 
   /** Retries ran out: the last create may have worked with its answer lost. Ask. */
@@ -429,6 +404,7 @@ export class Dispatcher {
         return;
       case 'created': {
         this.#gate(route).ok();
+        await this.#record(route, outcome.job);
         await source.ack(item);
         metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
         metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);

@@ -10,6 +10,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import { isKjdError, KjdError, type ErrorCategory } from '../errors.ts';
 import type { JobOperations } from '../kube/jobs.ts';
+import { ANNOTATION_TTL_AFTER_FINISHED } from '../kube/labels.ts';
 import type { JobTemplate } from '../template/index.ts';
 import { sleep } from '../time/sleep.ts';
 import type { WorkItem } from '../sources/source.ts';
@@ -44,6 +45,12 @@ export interface HandleContext {
   readonly labels?: Readonly<Record<string, string>>;
   /** Finalizers added to every Job (kjd serve's result finalizer). */
   readonly finalizers?: readonly string[];
+  /**
+   * The Job is held by an in-flight record instead of a finalizer (ADR 0009):
+   * its template's ttlSecondsAfterFinished moves to an annotation, and kjd
+   * deletes the Job that long after it finished, once its result is written.
+   */
+  readonly ownTtl?: boolean;
   /** Checked on the item's text before it is parsed. @default DEFAULT_ITEM_LIMITS */
   readonly itemLimits?: ItemLimits;
   /**
@@ -176,6 +183,11 @@ function decorate(job: V1Job, ctx: HandleContext): void {
   if (ctx.labels !== undefined) job.metadata.labels = { ...job.metadata.labels, ...ctx.labels };
   if (ctx.finalizers !== undefined && ctx.finalizers.length > 0)
     job.metadata.finalizers = [...new Set([...(job.metadata.finalizers ?? []), ...ctx.finalizers])];
+  const ttl = job.spec?.ttlSecondsAfterFinished;
+  if (ctx.ownTtl === true && job.spec !== undefined && ttl !== undefined) {
+    job.metadata.annotations = { ...job.metadata.annotations, [ANNOTATION_TTL_AFTER_FINISHED]: String(ttl) };
+    delete job.spec.ttlSecondsAfterFinished;
+  }
 }
 
 export function deadOrThrow(err: unknown): ItemOutcome {

@@ -27,6 +27,13 @@ export const ANNOTATION_BATCH_REQUEST_IDS = 'kjd.dev/batch-request-ids';
  * delete) before its result is recorded, even while kjd is down.
  */
 export const FINALIZER_RESULT = 'kjd.dev/result';
+/**
+ * On a Job of one item that carries no finalizer (ADR 0009): its template's
+ * ttlSecondsAfterFinished, which kjd took off the Job and applies itself once
+ * the result is written, so that the TTL controller cannot delete the Job
+ * (and its outcome) before kjd has read it.
+ */
+export const ANNOTATION_TTL_AFTER_FINISHED = 'kjd.dev/ttl-seconds-after-finished';
 /** The Job controller's label on a Job's Pods. */
 export const JOB_NAME_POD_LABEL = 'batch.kubernetes.io/job-name';
 

@@ -26,10 +26,13 @@ import { listen, opsApp, type OpsServer, type ReadyReport } from '../server/ops-
 import { JobTracker } from '../tracking/job-tracker.ts';
 import type { RedisResults } from '../tracking/results.ts';
 import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
+import type { InFlightRecords } from '../tracking/in-flight.ts';
+import { reconcileInFlight } from '../tracking/reconcile.ts';
 import { ResultRecorder } from '../tracking/result-recorder.ts';
 import { loadTemplate, type JobTemplate } from '../template/index.ts';
 import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
+import { isAborted, sleep } from '../time/sleep.ts';
 import { connectRedis, type RedisClient } from '../sources/redis-connection.ts';
 import type { RouteView } from '../server/dead-letters-api.ts';
 import { routeViews } from './route-views.ts';
@@ -42,6 +45,7 @@ import {
   authClientFor,
   batchClaimsFor,
   cleanupFor,
+  inFlightFor,
   jobEvent,
   kubeClientFor,
   replicaIdFrom,
@@ -94,7 +98,11 @@ export class DispatcherService {
   #server: OpsServer | undefined;
   #depthTimer: NodeJS.Timeout | undefined;
   readonly #recorder: ResultRecorder;
-  readonly #sweeper: CleanupSweeper | undefined;
+  readonly #sweeper: CleanupSweeper;
+  readonly #inFlight: InFlightRecords | undefined;
+  /** The check of in-flight records against the cluster after the first sync (reconcile.ts). */
+  #reconciling: Promise<void> | undefined;
+  readonly #lifetime = new AbortController();
   #stopping: Promise<void> | undefined;
 
   static async create(config: ServeConfig, deps: ServiceDeps): Promise<DispatcherService> {
@@ -116,6 +124,7 @@ export class DispatcherService {
     this.#redis = connectRedis(config.redis, 'commands');
     this.results = resultsFor(config, this.#redis);
     this.batchClaims = batchClaimsFor(config, this.#redis);
+    this.#inFlight = inFlightFor(config, this.#redis);
     const jobs = new JobOperations(this.client);
     this.#blocking = [];
     const routes = buildRoutes(config, templates, this.client.namespace, (r) => {
@@ -135,7 +144,39 @@ export class DispatcherService {
     this.#live = new LiveStats(this.#routeViews, this.metrics, this.#pushback);
     this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
     this.#authClient = authClientFor(this.client, config.http.auth.reviewQps, this.metrics);
-    this.#tracker = new JobTracker({
+    this.#tracker = this.#trackerFor(config, jobs);
+    this.#sweeper = cleanupFor(config.cleanup, jobs, this.#log.child({ component: 'cleanup' }));
+    this.#recorder = new ResultRecorder({
+      jobs,
+      results: this.results,
+      batchClaims: this.batchClaims,
+      logger: this.#log.child({ component: 'results' }),
+      cleanup: this.#sweeper,
+      ...(this.#inFlight !== undefined ? { records: this.#inFlight } : {}),
+    });
+    const { limits } = config;
+    this.#dispatcher = new Dispatcher({
+      routes,
+      jobs,
+      limits: { ...limits, item: itemLimitsOf(limits) },
+      jobLabels: { [LABEL_INSTANCE]: config.instance },
+      jobFinalizers: [FINALIZER_RESULT],
+      ...(this.#inFlight !== undefined ? { inFlight: this.#inFlight } : {}),
+      alreadyDone: (requestId, idScope) => this.results.exists(requestId, idScope),
+      batchClaims: this.batchClaims,
+      metrics: this.metrics,
+      logger: this.#log.child({ component: 'dispatcher' }),
+      activeJobs: () => this.#tracker.active,
+      synced: () => this.#tracker.synced,
+      onCreated: (job) => {
+        this.#tracker.track(job);
+      },
+    });
+  }
+
+  /** The Job watch, with what each of its reports sets going. */
+  #trackerFor(config: ServeConfig, jobs: JobOperations): JobTracker {
+    return new JobTracker({
       jobs,
       transport: this.client.transport,
       namespaces: this.#namespaces,
@@ -154,31 +195,6 @@ export class DispatcherService {
       },
       onChange: (job, state) => {
         this.events.publish(jobEvent(job, state));
-      },
-    });
-    this.#sweeper = cleanupFor(config.cleanup, jobs, this.#log.child({ component: 'cleanup' }));
-    this.#recorder = new ResultRecorder({
-      jobs,
-      results: this.results,
-      batchClaims: this.batchClaims,
-      logger: this.#log.child({ component: 'results' }),
-      ...(this.#sweeper !== undefined ? { cleanup: this.#sweeper } : {}),
-    });
-    const { limits } = config;
-    this.#dispatcher = new Dispatcher({
-      routes,
-      jobs,
-      limits: { ...limits, item: itemLimitsOf(limits) },
-      jobLabels: { [LABEL_INSTANCE]: config.instance },
-      jobFinalizers: [FINALIZER_RESULT],
-      alreadyDone: (requestId, idScope) => this.results.exists(requestId, idScope),
-      batchClaims: this.batchClaims,
-      metrics: this.metrics,
-      logger: this.#log.child({ component: 'dispatcher' }),
-      activeJobs: () => this.#tracker.active,
-      synced: () => this.#tracker.synced,
-      onCreated: (job) => {
-        this.#tracker.track(job);
       },
     });
   }
@@ -235,10 +251,44 @@ export class DispatcherService {
     );
     await this.#checkPermissions();
     this.#tracker.start();
+    this.#reconciling = this.#reconcile();
     await this.#dispatcher.start();
     this.#depthTimer = setInterval(() => void this.#sampleDepth(), 5000);
     this.#depthTimer.unref();
     this.#transition('running');
+  }
+
+  /**
+   * Once the watch has synced: records of Jobs deleted while no kjd ran get
+   * their `Deleted` result. Retried until it has run once, or kjd stops.
+   */
+  async #reconcile(): Promise<void> {
+    const records = this.#inFlight;
+    if (records === undefined) return;
+    const signal = this.#lifetime.signal;
+    const log = this.#log.child({ component: 'reconcile' });
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        while (!this.#tracker.synced) await sleep(100, signal);
+        await reconcileInFlight({
+          records,
+          jobs: this.#jobs,
+          tracker: this.#tracker,
+          namespaces: this.#namespaces,
+          gone: (ref) => {
+            this.metrics.jobsFinished.inc({ result: 'Deleted' });
+            this.#recorder.vanished(ref);
+          },
+          logger: log,
+          signal,
+        });
+        return;
+      } catch (err) {
+        if (isAborted(signal)) return;
+        log.warn({ err, attempt }, 'checking in-flight records failed; retrying');
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)), signal).catch(() => undefined);
+      }
+    }
   }
 
   #finished(job: V1Job, state: JobState): void {
@@ -321,8 +371,10 @@ export class DispatcherService {
       }
     };
     if (this.#depthTimer) clearInterval(this.#depthTimer);
-    this.#sweeper?.stop();
+    this.#lifetime.abort();
+    this.#sweeper.stop();
     await step('dispatcher', () => this.#dispatcher.stop(this.#config.shutdownGraceMs));
+    await step('reconcile', async () => this.#reconciling);
     await step('tracker', () => this.#tracker.stop());
     await step('results', () => this.#recorder.stop());
     await step('redis', async () => {

@@ -18,6 +18,7 @@ import type { JobEvent } from '../server/event-hub.ts';
 import { layoutFor, type RedisClient } from '../sources/redis-connection.ts';
 import { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import { RedisResults } from '../tracking/results.ts';
+import { InFlightRecords } from '../tracking/in-flight.ts';
 import { BatchClaims } from '../dispatch/batch-claims.ts';
 
 export function kubeClientFor(
@@ -92,17 +93,20 @@ export function replicaIdFrom(env: Readonly<Record<string, string | undefined>>,
   return `${hostname().replace(/[^a-zA-Z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The sweeper that deletes finished Jobs, when `cleanup` is configured. */
+/**
+ * The sweeper that deletes finished Jobs: all of them when `cleanup` is
+ * configured, and those whose template's TTL kjd took over (ADR 0009).
+ */
 export function cleanupFor(
   cleanup: ServeConfig['cleanup'],
   jobs: JobOperations,
   log: Logger,
-): CleanupSweeper | undefined {
-  if (cleanup === undefined) return undefined;
+): CleanupSweeper {
+  const propagation = cleanup?.propagation ?? 'Background';
   return new CleanupSweeper({
-    afterSeconds: cleanup.afterSeconds,
+    ...(cleanup !== undefined ? { afterSeconds: cleanup.afterSeconds } : {}),
     remove: (job, signal) =>
-      jobs.delete(job.name, { namespace: job.namespace, propagation: cleanup.propagation, signal }).then(
+      jobs.delete(job.name, { namespace: job.namespace, propagation, signal }).then(
         () => {
           log.info({ jobName: job.name }, 'finished Job cleaned up');
         },
@@ -111,6 +115,17 @@ export function cleanupFor(
             log.warn({ err, jobName: job.name }, 'cleanup failed');
         },
       ),
+  });
+}
+
+/** The in-flight records of Jobs of one item (ADR 0009), unless the finalizer holds them. */
+export function inFlightFor(config: ServeConfig, redis: RedisClient): InFlightRecords | undefined {
+  if (config.results.holdWith !== 'record') return undefined;
+  const { waitForReplicas } = config.redis;
+  return new InFlightRecords({
+    redis,
+    instance: config.instance,
+    ...(waitForReplicas !== undefined ? { waitForReplicas } : {}),
   });
 }
 

@@ -49,3 +49,24 @@ test('a delay longer than 2^31-1 ms (24.9 days) does not delete early', async (t
   assert.deepEqual(removed, [], 'nothing deleted after 25 days of a 30-day delay');
   s.stop();
 });
+
+test("a Job's own delay (a template's TTL, kept by kjd) is used alone, or when shorter than afterSeconds", async () => {
+  const now = { t: 1_000_000 };
+  const removed: string[] = [];
+  const own = new CleanupSweeper({
+    now: () => now.t,
+    remove: (job) => (removed.push(job.name), Promise.resolve()),
+  });
+  own.schedule({ name: 'none', namespace: 'ns' }, now.t);
+  own.schedule({ name: 'ttl', namespace: 'ns' }, now.t, 5);
+  assert.equal(own.pending, 1, 'without afterSeconds, a Job without a delay of its own stays');
+  now.t += 5_000;
+  assert.equal(await own.sweep(), 1);
+  assert.deepEqual(removed, ['ttl']);
+  own.stop();
+  const { s } = sweeper(60, now);
+  assert.equal(s.dueAt(0, 5), 5_000, 'the shorter wins');
+  assert.equal(s.dueAt(0, 600), 60_000);
+  assert.equal(s.dueAt(0), 60_000);
+  s.stop();
+});

@@ -4,13 +4,18 @@
 // and not a whole delay later). One timer for all Jobs, re-armed at most a
 // minute ahead: Node's timers overflow past 2^31 - 1 ms (24.8 days) and would
 // fire at once.
+//
+// A Job may carry its own delay: its template's ttlSecondsAfterFinished,
+// which kjd takes over when the Job has no finalizer (ADR 0009), so that
+// nothing deletes a Job before its result. The shorter delay wins.
 export interface CleanupTarget {
   readonly name: string;
   readonly namespace: string;
 }
 
 export interface CleanupSweeperOptions {
-  readonly afterSeconds: number;
+  /** Every finished Job, this long after it finished. Unset: only Jobs with their own delay. */
+  readonly afterSeconds?: number;
   /** Deletes one Job; `signal` aborts when the sweeper stops. */
   readonly remove: (job: CleanupTarget, signal: AbortSignal) => Promise<void>;
   readonly now?: () => number;
@@ -38,14 +43,19 @@ export class CleanupSweeper {
     return this.#due.size;
   }
 
-  /** When `job` (finished at `finishedAtMs`) will be deleted. */
-  dueAt(finishedAtMs: number): number {
-    return finishedAtMs + this.#o.afterSeconds * 1000;
+  /** When `job` (finished at `finishedAtMs`, with its own delay if any) will be deleted; undefined: never. */
+  dueAt(finishedAtMs: number, ownSeconds?: number): number | undefined {
+    const { afterSeconds } = this.#o;
+    const after =
+      afterSeconds === undefined ? ownSeconds : Math.min(afterSeconds, ownSeconds ?? afterSeconds);
+    return after === undefined ? undefined : finishedAtMs + after * 1000;
   }
 
-  schedule(job: CleanupTarget, finishedAtMs: number): void {
-    if (this.#stopped) return;
-    this.#due.set(`${job.namespace}/${job.name}`, { job, at: this.dueAt(finishedAtMs) });
+  /** `ownSeconds`: the Job's own delay (its template's ttlSecondsAfterFinished, kept by kjd). */
+  schedule(job: CleanupTarget, finishedAtMs: number, ownSeconds?: number): void {
+    const at = this.dueAt(finishedAtMs, ownSeconds);
+    if (this.#stopped || at === undefined) return;
+    this.#due.set(`${job.namespace}/${job.name}`, { job, at });
     this.#arm();
   }
 

@@ -13,6 +13,7 @@ import type { JobOperations } from '../kube/jobs.ts';
 import {
   ANNOTATION_ID_SCOPE,
   ANNOTATION_REQUEST_ID,
+  ANNOTATION_TTL_AFTER_FINISHED,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
   MANAGED_BY_KJD,
@@ -68,6 +69,8 @@ export interface JobRef {
   readonly template: string;
   /** The Job's finalizers when last seen; kjd removes its own (FINALIZER_RESULT) after the result. */
   readonly finalizers: readonly string[];
+  /** The template's ttlSecondsAfterFinished, when kjd took it over (ANNOTATION_TTL_AFTER_FINISHED). */
+  readonly ttlSecondsAfterFinished?: number;
   /** A batch Job: its items' request ids, in index order (requestId is then undefined). */
   readonly batch?: BatchRef;
 }
@@ -82,16 +85,23 @@ export interface BatchRef {
 }
 
 export function jobRef(job: V1Job): JobRef {
-  const m = job.metadata;
+  const m = job.metadata ?? {};
+  const annotations = m.annotations ?? {};
   return {
-    name: m?.name ?? '',
-    namespace: m?.namespace ?? '',
-    requestId: m?.annotations?.[ANNOTATION_REQUEST_ID],
-    idScope: m?.annotations?.[ANNOTATION_ID_SCOPE],
-    template: m?.labels?.['kjd.dev/template'] ?? '',
-    finalizers: m?.finalizers ?? [],
+    name: m.name ?? '',
+    namespace: m.namespace ?? '',
+    requestId: annotations[ANNOTATION_REQUEST_ID],
+    idScope: annotations[ANNOTATION_ID_SCOPE],
+    template: m.labels?.['kjd.dev/template'] ?? '',
+    finalizers: m.finalizers ?? [],
+    ...ttlOf(annotations[ANNOTATION_TTL_AFTER_FINISHED]),
     ...batchRefOf(job),
   };
+}
+
+function ttlOf(annotation: string | undefined): { ttlSecondsAfterFinished?: number } {
+  const seconds = annotation === undefined ? NaN : Number(annotation);
+  return Number.isInteger(seconds) && seconds >= 0 ? { ttlSecondsAfterFinished: seconds } : {};
 }
 
 function batchRefOf(job: V1Job): { batch?: BatchRef } {
@@ -151,6 +161,19 @@ export class JobTracker {
 
   get tracked(): number {
     return this.#jobs.size;
+  }
+
+  /** The Job is in the cache (listed, watched, or just created by this process). */
+  has(namespace: string, name: string): boolean {
+    return this.#jobs.has(`${namespace}/${name}`);
+  }
+
+  /** Jobs of one item that have not finished and are not being deleted, as last seen. */
+  unfinished(): JobRef[] {
+    const refs: JobRef[] = [];
+    for (const j of this.#jobs.values())
+      if (!j.finished && !j.vanished && j.ref.batch === undefined) refs.push(j.ref);
+    return refs;
   }
 
   /** Every namespace has been listed at least once and its watch is running. */

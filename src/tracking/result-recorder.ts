@@ -1,8 +1,9 @@
-// Every Job kjd serve made ends in exactly one result in Redis, then loses
-// kjd's finalizer (so its TTL or kjd's cleanup can delete it), then is
-// scheduled for cleanup. A Redis or API hiccup delays a result, never loses
-// it: writes are retried with backoff until they succeed or kjd stops, and
-// the finalizer keeps the Job (and so the chance to record it) across a
+// Every Job kjd serve made ends in exactly one result in Redis; then what
+// held the item until that result lets go (the Job's in-flight record in
+// Redis, or kjd's finalizer on a batch Job and on Jobs from before ADR 0009),
+// then the Job is scheduled for cleanup. A Redis or API hiccup delays a
+// result, never loses it: writes are retried with backoff until they succeed
+// or kjd stops, and the record (or finalizer) keeps the item across a
 // restart. The container's own outcome (exit code, termination message) is
 // best effort: a failed Pods GET does not hold the result back.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
@@ -19,6 +20,7 @@ import { jobRef, type BatchRef, type JobRef } from './job-tracker.ts';
 import { parseIndexes } from '../template/index.ts';
 import { batchResults, COMPLETION_INDEX, endedIndexes } from './batch-results.ts';
 import { resultFrom, type JobResult, type RedisResults } from './results.ts';
+import type { InFlightRecords } from './in-flight.ts';
 
 export interface ResultRecorderOptions {
   readonly jobs: Pick<JobOperations, 'pods' | 'removeFinalizer'>;
@@ -31,6 +33,8 @@ export interface ResultRecorderOptions {
   readonly retryBaseMs?: number;
   /** Called once per result this process wrote (metrics). */
   readonly onRecorded?: (result: JobResult) => void;
+  /** Jobs of one item without a finalizer: their in-flight record goes once the result is written. */
+  readonly records?: Pick<InFlightRecords, 'remove'>;
   /** Batch Jobs: their items' claims are let go once every item has its result. */
   readonly batchClaims?: Pick<BatchClaims, 'forget'>;
 }
@@ -92,7 +96,7 @@ export class ResultRecorder {
     this.#enqueue(ref, undefined);
   }
 
-  /** Stops retrying; results not written stay due (their Jobs keep kjd's finalizer). */
+  /** Stops retrying; results not written stay due (their records, or finalizers, keep them). */
   async stop(graceMs = 2000): Promise<void> {
     this.#queue.clear();
     const grace = new AbortController();
@@ -121,7 +125,14 @@ export class ResultRecorder {
       ref.batch !== undefined
         ? await this.#recordBatch(ref, ref.batch, state, log)
         : ref.requestId === undefined || (await this.#recordOne(ref, ref.requestId, state, log));
-    if (!recorded) return; // stopping: the finalizer keeps the Job for the next run
+    if (!recorded) return; // stopping: the record (or finalizer) keeps the item for the next run
+    const records = this.#o.records;
+    if (records !== undefined && ref.batch === undefined) {
+      const removed = await this.#retry(log, 'removing the in-flight record', () =>
+        records.remove(ref).then(() => true),
+      );
+      if (removed === undefined) return;
+    }
     if (ref.finalizers.includes(FINALIZER_RESULT)) {
       const removed = await this.#retry(log, "removing kjd's finalizer", () =>
         this.#o.jobs
@@ -131,7 +142,7 @@ export class ResultRecorder {
       if (removed === undefined) return;
     }
     const finishedAt = state?.finishTime === undefined ? Date.now() : Date.parse(state.finishTime);
-    if (state !== undefined) this.#o.cleanup?.schedule(ref, finishedAt);
+    if (state !== undefined) this.#o.cleanup?.schedule(ref, finishedAt, ref.ttlSecondsAfterFinished);
   }
 
   /** The result of a Job of one item; false when kjd stops first. */

@@ -4,7 +4,7 @@
 // it ends, denials and missing room told apart, ids scoped per route, and a
 // release that minds only its own Jobs.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,13 @@ const template = new URL('../fixtures/behaving-job.yaml', import.meta.url).pathn
 describe('kjd serve keeps its promises off the happy path', () => {
   const ns = useNamespace('guarantee');
   const { redis, serve, prefix, listRoute, stop, jobsFor, drained, gone } = useServeFixture(ns, template);
+  /** Each release's in-flight records (ADR 0009); the fixture's release is named after the prefix. */
+  const inFlightKey = (p: string) => `kjd:inflight:${p}`;
+  const finishedWhileDown = (name: string) =>
+    eventually('the Job to finish while kjd is down', async () => {
+      const j = await batch().readNamespacedJob({ name, namespace: ns.name });
+      return (j.status?.succeeded ?? 0) > 0 ? true : undefined;
+    });
 
   test('an item redelivered after its Job is gone gets no second Job (issue 11.1)', async () => {
     const p = prefix();
@@ -48,36 +55,38 @@ describe('kjd serve keeps its promises off the happy path', () => {
     const kjd = await serve(p, { routes: [listRoute(p)] });
     await redis.lpush(`${p}:queue`, JSON.stringify({ id: `${p}-1`, CUSTOM_ID: '1', OUTCOME: 'never' }));
     const job = await eventually('the Job', async () => (await jobsFor(ns.name, `${p}-1`))[0]);
-    assert.deepEqual(job.metadata?.finalizers, ['kjd.dev/result'], "kjd's finalizer is on the Job");
-    await batch().deleteNamespacedJob({
-      name: job.metadata.name!,
-      namespace: ns.name,
-      propagationPolicy: 'Background',
-    });
+    const name = job.metadata!.name!;
+    assert.equal(job.metadata?.finalizers, undefined, 'no finalizer: Redis holds the item (ADR 0009)');
+    await eventually('its in-flight record', async () =>
+      (await redis.hexists(inFlightKey(p), `${ns.name}/${name}`)) === 1 ? true : undefined,
+    );
+    await batch().deleteNamespacedJob({ name, namespace: ns.name, propagationPolicy: 'Background' });
     const result = await eventually('the result', async () => {
       const r = await redis.hgetall(`${results(p, 'list')}${p}-1`);
       return r.status === undefined ? undefined : r;
     });
     assert.equal(result.status, 'Deleted');
     assert.equal(result.reason, 'JobDeleted');
-    // kjd lets the Job go once its result is written.
-    await gone(ns.name, job.metadata.name!);
+    await eventually('the record gone', async () =>
+      (await redis.hlen(inFlightKey(p))) === 0 ? true : undefined,
+    );
     await stop(kjd);
   });
 
-  test('kjd down while its Job finishes and is deleted: the result is written when it returns (issue 11.7)', async () => {
+  test('finalizer mode: kjd down while its Job finishes and is deleted, the result is written when it returns (issue 11.7)', async () => {
     const p = prefix();
-    const config = { routes: [listRoute(p)] };
+    const config = {
+      results: { stream: `${p}:results`, hashPrefix: `${p}:result:`, holdWith: 'finalizer' },
+      routes: [listRoute(p)],
+    };
     const first = await serve(p, config);
     await redis.lpush(`${p}:queue`, JSON.stringify({ id: `${p}-1`, CUSTOM_ID: '1', RUN: '1500ms' }));
     const job = await eventually('the Job', async () => (await jobsFor(ns.name, `${p}-1`))[0]);
+    assert.deepEqual(job.metadata?.finalizers, ['kjd.dev/result'], "kjd's finalizer is on the Job");
     first.child.kill('SIGKILL');
     await first.exited;
-    const name = job.metadata!.name!;
-    await eventually('the Job to finish while kjd is down', async () => {
-      const j = await batch().readNamespacedJob({ name, namespace: ns.name });
-      return (j.status?.succeeded ?? 0) > 0 ? true : undefined;
-    });
+    const name = job.metadata.name!;
+    await finishedWhileDown(name);
     // Its TTL, or a person, deletes it while kjd is still down.
     await batch().deleteNamespacedJob({ name, namespace: ns.name, propagationPolicy: 'Background' });
     await sleep(500);
@@ -93,6 +102,70 @@ describe('kjd serve keeps its promises off the happy path', () => {
     await gone(ns.name, name);
     assert.equal(await redis.xlen(`${p}:results`), 1);
     await stop(second);
+  });
+
+  test('a Job deleted while kjd is down gets Deleted when it returns, and a redelivery no second Job (ADR 0009)', async () => {
+    const p = prefix();
+    const config = { routes: [listRoute(p)] };
+    const first = await serve(p, config);
+    const item = JSON.stringify({ id: `${p}-1`, CUSTOM_ID: '1', OUTCOME: 'never' });
+    await redis.lpush(`${p}:queue`, item);
+    const job = await eventually('the Job', async () => (await jobsFor(ns.name, `${p}-1`))[0]);
+    const name = job.metadata!.name!;
+    await drained(`${p}:queue`);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    assert.equal(await redis.hexists(inFlightKey(p), `${ns.name}/${name}`), 1, 'the record holds the item');
+    assert.equal(await redis.llen(`${p}:queue`), 0, 'the item has left its queue');
+    await batch().deleteNamespacedJob({ name, namespace: ns.name, propagationPolicy: 'Background' });
+    await gone(ns.name, name);
+    const second = await serve(p, config, { replica: `${p}-b` });
+    const result = await eventually('the result', async () => {
+      const r = await redis.hgetall(`${results(p, 'list')}${p}-1`);
+      return r.status === undefined ? undefined : r;
+    });
+    assert.equal(result.status, 'Deleted');
+    assert.equal(await redis.hlen(inFlightKey(p)), 0, 'the record is gone with its result');
+    await redis.lpush(`${p}:queue`, item); // the producer sends it again
+    await drained(`${p}:queue`);
+    await sleep(1000);
+    assert.equal((await jobsFor(ns.name, `${p}-1`)).length, 0, 'no second Job');
+    assert.equal(await redis.xlen(`${p}:results`), 1, 'one result');
+    await stop(second);
+  });
+
+  test("a template's TTL passing while kjd is down deletes the Job only after its result (ADR 0009)", async () => {
+    const p = prefix();
+    const dir = await mkdtemp(join(tmpdir(), 'kjd-ttl-'));
+    const withTtl = join(dir, 'ttl.yaml');
+    await writeFile(
+      withTtl,
+      (await readFile(template, 'utf8')).replace('\nspec:\n', '\nspec:\n  ttlSecondsAfterFinished: 1\n'),
+    );
+    const config = { routes: [{ ...listRoute(p), template: withTtl }] };
+    const first = await serve(p, config);
+    await redis.lpush(`${p}:queue`, JSON.stringify({ id: `${p}-1`, CUSTOM_ID: '1', RUN: '1500ms' }));
+    const job = await eventually('the Job', async () => (await jobsFor(ns.name, `${p}-1`))[0]);
+    const name = job.metadata!.name!;
+    assert.equal(job.spec?.ttlSecondsAfterFinished, undefined, 'kjd keeps the TTL, not the TTL controller');
+    assert.equal(job.metadata?.annotations?.['kjd.dev/ttl-seconds-after-finished'], '1');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await finishedWhileDown(name);
+    await sleep(3000); // well past its TTL
+    await batch().readNamespacedJob({ name, namespace: ns.name }); // still there: throws if gone
+    assert.equal(await redis.exists(`${results(p, 'list')}${p}-1`), 0);
+    const second = await serve(p, config, { replica: `${p}-b` });
+    const result = await eventually('the result', async () => {
+      const r = await redis.hgetall(`${results(p, 'list')}${p}-1`);
+      return r.status === undefined ? undefined : r;
+    });
+    assert.equal(result.status, 'Succeeded', 'its real outcome, read before the Job went');
+    assert.equal(result.exitCode, '0');
+    await gone(ns.name, name);
+    assert.equal(await redis.hlen(inFlightKey(p)), 0);
+    await stop(second);
+    await rm(dir, { recursive: true, force: true });
   });
 
   test('ids are scoped per route: an HTTP caller cannot pre-claim a stream item (issue 12.5)', async () => {

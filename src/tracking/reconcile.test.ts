@@ -1,0 +1,90 @@
+// The check of in-flight records after a start (ADR 0009), against fakes of
+// kjd's own ports: only a record whose Job the API says is gone gets a
+// Deleted result; a Job the cache has not seen yet is looked up, not
+// declared gone; unfinished Jobs without a record are adopted.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pino from 'pino';
+import { KubeNotFoundError } from '../kube/errors.ts';
+import type { InFlightJob } from './in-flight.ts';
+import type { JobRef } from './job-tracker.ts';
+import { reconcileInFlight } from './reconcile.ts';
+
+const notFound = (name: string) =>
+  new KubeNotFoundError({
+    status: { code: 404, reason: 'NotFound', message: `jobs.batch "${name}" not found` },
+    request: undefined,
+    method: 'GET',
+    url: `/apis/batch/v1/namespaces/ns/jobs/${name}`,
+    credential: 'test',
+  });
+
+const record = (name: string, namespace = 'ns'): InFlightJob => ({
+  name,
+  namespace,
+  requestId: `id-${name}`,
+  idScope: 'route',
+  template: 't',
+});
+
+const ref = (name: string): JobRef => ({ ...record(name), finalizers: [] });
+
+test('a recorded Job gone from the cluster gets Deleted; one in the cache or the API does not', async () => {
+  const inCache = new Set(['ns/cached']);
+  const inApi = new Set(['fresh']);
+  const gets: string[] = [];
+  const gone: JobRef[] = [];
+  const adopted: InFlightJob[][] = [];
+  const report = await reconcileInFlight({
+    records: {
+      all: () =>
+        Promise.resolve([record('cached'), record('fresh'), record('deleted'), record('x', 'other')]),
+      adopt: (jobs) => {
+        adopted.push([...jobs]);
+        return Promise.resolve(jobs.length);
+      },
+    },
+    jobs: {
+      get: (name) => {
+        gets.push(name);
+        return inApi.has(name) ? Promise.resolve({}) : Promise.reject(notFound(name));
+      },
+    },
+    tracker: {
+      has: (ns, name) => inCache.has(`${ns}/${name}`),
+      unfinished: () => [ref('cached'), ref('unrecorded'), { ...ref('kjd-launch'), requestId: undefined }],
+    },
+    namespaces: ['ns'],
+    gone: (r) => gone.push(r),
+    logger: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  });
+  assert.deepEqual(gets, ['fresh', 'deleted'], 'only records the cache lacks are looked up');
+  assert.deepEqual(
+    gone.map((r) => [r.name, r.requestId, r.idScope]),
+    [['deleted', 'id-deleted', 'route']],
+  );
+  assert.deepEqual(
+    adopted[0]?.map((j) => j.name),
+    ['unrecorded'],
+    'an unfinished Job without a record is adopted; one without a request id is not kjd serve’s',
+  );
+  assert.deepEqual(report, { records: 4, gone: 1, adopted: 1 });
+});
+
+test('an API error other than 404 stops the pass (it is retried), declaring nothing gone', async () => {
+  const gone: JobRef[] = [];
+  await assert.rejects(
+    reconcileInFlight({
+      records: { all: () => Promise.resolve([record('a')]), adopt: () => Promise.resolve(0) },
+      jobs: { get: () => Promise.reject(new Error('connection reset')) },
+      tracker: { has: () => false, unfinished: () => [] },
+      namespaces: ['ns'],
+      gone: (r) => gone.push(r),
+      logger: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+    }),
+    /connection reset/,
+  );
+  assert.equal(gone.length, 0);
+});
