@@ -22,9 +22,11 @@ export const ANNOTATION_ID_SCOPE = 'kjd.dev/id-scope';
  */
 export const ANNOTATION_BATCH_REQUEST_IDS = 'kjd.dev/batch-request-ids';
 /**
- * Set by `kjd serve` on every Job it creates and removed only once the Job's
- * result is in Redis, so a Job cannot vanish (TTL, cleanup, a person's
- * delete) before its result is recorded, even while kjd is down.
+ * Set by `kjd serve` on batch Jobs (and on every Job with `results.holdWith:
+ * finalizer`) and removed only once the Job's result is in Redis, so a Job
+ * cannot vanish (TTL, cleanup, a person's delete) before its result is
+ * recorded, even while kjd is down. Jobs of one item are held by an in-flight
+ * record in Redis instead (ADR 0009).
  */
 export const FINALIZER_RESULT = 'kjd.dev/result';
 /**

@@ -2,8 +2,10 @@
 // write the primary acknowledged can be missing on the replica that Sentinel
 // or Redis Cluster promotes when the primary dies. For two of kjd's writes
 // that loss breaks exactly-once (docs/redis.md):
-// - a result: kjd removes the Job's finalizer once the result is written; a
-//   result lost after that is lost for good, and so is the request's tombstone;
+// - a result: kjd deletes the Job's in-flight record (or removes its
+//   finalizer) once the result is written; a result lost after that is lost
+//   for good, and so is the request's tombstone; and that record, the item's
+//   only copy between its ack and its result;
 // - a take that gave an id-less list item its request id: lost, the item is
 //   taken again under a new id, and a second Job is made.
 // With `waitForReplicas`, each of these is followed by WAIT on the same

@@ -48,7 +48,7 @@ export interface ResultsOptions {
   readonly layout?: KeyLayout;
   /**
    * A write counts only once this many replicas have it (WAIT): a result lost
-   * in a failover after kjd removed the Job's finalizer is lost for good.
+   * in a failover after kjd deleted the Job's in-flight record (or finalizer) is lost for good.
    * Default: no waiting (redis-durability.ts).
    */
   readonly waitForReplicas?: ReplicaWait;
