@@ -3,7 +3,7 @@
 // Job nor a result; otherwise take the entry out and name the Job.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KubeNotFoundError } from '../kube/errors.ts';
+import { jobNotFound as notFound } from '../../test/support/kube-errors.ts';
 import type { DeadLetterEntry, DeadLetterPlace } from './place.ts';
 import { RouteDeadLetters } from './route-dead-letters.ts';
 
@@ -27,15 +27,6 @@ function fakePlace(entries: DeadLetterEntry[]) {
   };
   return { place, requeued };
 }
-
-const notFound = (name: string) =>
-  new KubeNotFoundError({
-    status: { code: 404, reason: 'NotFound', message: `jobs.batch "${name}" not found` },
-    request: undefined,
-    method: 'GET',
-    url: `/apis/batch/v1/namespaces/ns/jobs/${name}`,
-    credential: 'test',
-  });
 
 const entry = (id: string, requestId: string): DeadLetterEntry => ({
   id,

@@ -5,19 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { KubeNotFoundError } from '../kube/errors.ts';
+import { jobNotFound as notFound } from '../../test/support/kube-errors.ts';
 import type { InFlightJob } from './in-flight.ts';
 import type { JobRef } from './job-tracker.ts';
 import { reconcileInFlight } from './reconcile.ts';
-
-const notFound = (name: string) =>
-  new KubeNotFoundError({
-    status: { code: 404, reason: 'NotFound', message: `jobs.batch "${name}" not found` },
-    request: undefined,
-    method: 'GET',
-    url: `/apis/batch/v1/namespaces/ns/jobs/${name}`,
-    credential: 'test',
-  });
 
 const record = (name: string, namespace = 'ns'): InFlightJob => ({
   name,
