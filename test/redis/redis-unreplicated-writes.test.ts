@@ -4,7 +4,7 @@
 // acknowledges kjd's writes (takes, results) that no replica has; then the
 // primary is killed (-9) and the sentinels promote the stale replica.
 // Without waiting, those writes are gone: results lost for good (kjd had
-// already released the Jobs' finalizers) and id-less items taken a second
+// already deleted the Jobs' in-flight records) and id-less items taken a second
 // time under new ids. With waitForReplicas, kjd holds on until a replica
 // confirms, and every item still ends in one Job and one result.
 import assert from 'node:assert/strict';
