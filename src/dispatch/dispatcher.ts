@@ -74,14 +74,15 @@ export class Dispatcher {
 
   #context(route: Route, signal: AbortSignal, maxAttempts: number): HandleContext {
     const d = this.#d;
+    const recorded = this.#recorded(route);
     return {
       template: route.template,
       namespace: route.namespace,
       ...(route.kueueQueue !== undefined ? { kueueQueue: route.kueueQueue } : {}),
       ...(route.idScope !== undefined ? { idScope: route.idScope } : {}),
       ...(d.jobLabels !== undefined ? { labels: d.jobLabels } : {}),
-      ...(d.jobFinalizers !== undefined && !this.#recorded(route) ? { finalizers: d.jobFinalizers } : {}),
-      ...(this.#recorded(route) ? { ownTtl: true } : {}),
+      ...(!recorded && d.jobFinalizers !== undefined ? { finalizers: d.jobFinalizers } : {}),
+      ...(recorded ? { ownTtl: true } : {}),
       ...(d.limits.item !== undefined ? { itemLimits: d.limits.item } : {}),
       ...(d.alreadyDone !== undefined ? { alreadyDone: d.alreadyDone } : {}),
       jobs: d.jobs,

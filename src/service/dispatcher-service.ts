@@ -23,7 +23,7 @@ import { DispatcherMetrics } from '../metrics/metrics.ts';
 import { EventHub } from '../server/event-hub.ts';
 import { jobsApi } from '../server/jobs-api.ts';
 import { listen, opsApp, type OpsServer, type ReadyReport } from '../server/ops-server.ts';
-import { JobTracker } from '../tracking/job-tracker.ts';
+import { JobTracker, type JobRef } from '../tracking/job-tracker.ts';
 import type { RedisResults } from '../tracking/results.ts';
 import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import type { InFlightRecords } from '../tracking/in-flight.ts';
@@ -190,8 +190,7 @@ export class DispatcherService {
         this.#recorder.indexesEnded(job);
       },
       onVanished: (ref) => {
-        this.metrics.jobsFinished.inc({ result: 'Deleted' });
-        this.#recorder.vanished(ref);
+        this.#vanished(ref);
       },
       onChange: (job, state) => {
         this.events.publish(jobEvent(job, state));
@@ -276,8 +275,7 @@ export class DispatcherService {
           tracker: this.#tracker,
           namespaces: this.#namespaces,
           gone: (ref) => {
-            this.metrics.jobsFinished.inc({ result: 'Deleted' });
-            this.#recorder.vanished(ref);
+            this.#vanished(ref);
           },
           logger: log,
           signal,
@@ -289,6 +287,12 @@ export class DispatcherService {
         await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)), signal).catch(() => undefined);
       }
     }
+  }
+
+  /** A Job went before it finished (seen by the watch, or found gone at start): its item's result is Deleted. */
+  #vanished(ref: JobRef): void {
+    this.metrics.jobsFinished.inc({ result: 'Deleted' });
+    this.#recorder.vanished(ref);
   }
 
   #finished(job: V1Job, state: JobState): void {
