@@ -17,7 +17,8 @@ import { handleBatch } from './handle-batch.ts';
 import { handleItem, type HandleContext, type ItemOutcome } from './handle-item.ts';
 import { RouteGate, type GateProblem } from './route-gate.ts';
 import { Wakeup } from './wakeup.ts';
-import { inFlightJob } from '../tracking/in-flight.ts';
+import { recordOf } from '../tracking/in-flight.ts';
+import { jobRef } from '../tracking/job-tracker.ts';
 import type { DispatcherDeps, Route, SubmitOutcome } from './dispatcher-deps.ts';
 
 /** Items taken from a source in one go, at most. */
@@ -99,7 +100,7 @@ export class Dispatcher {
 
   /** Before the item's ack (or answer): the record that holds it until its result. */
   async #record(route: Route, job: V1Job): Promise<void> {
-    if (this.#recorded(route)) await this.#d.inFlight?.add(inFlightJob(job));
+    if (this.#recorded(route)) await this.#d.inFlight?.add(recordOf(jobRef(job)));
   }
 
   async start(): Promise<void> {

@@ -12,10 +12,9 @@
 // item in its queue, and its redelivery finds the Job (409) and writes the
 // same record again. A record left behind (deleted after the result by a
 // process that died in between) is harmless: its result is write-once.
-import type { V1Job } from '@kubernetes/client-node';
-import { ANNOTATION_ID_SCOPE, ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
 import type { RedisClient } from '../sources/redis-connection.ts';
 import { confirmReplicated, type ReplicaWait } from '../sources/redis-durability.ts';
+import type { JobRef } from './job-tracker.ts';
 
 /** A Job of one item, as its record keeps it: enough to write its result without the Job. */
 export interface InFlightJob {
@@ -26,15 +25,14 @@ export interface InFlightJob {
   readonly template: string;
 }
 
-/** The record of a Job of one item, from the Job kjd created. */
-export function inFlightJob(job: V1Job): InFlightJob {
-  const m = job.metadata;
+/** The record of a Job of one item, from what the tracker keeps of it (jobRef). */
+export function recordOf(ref: JobRef): InFlightJob {
   return {
-    name: m?.name ?? '',
-    namespace: m?.namespace ?? '',
-    requestId: m?.annotations?.[ANNOTATION_REQUEST_ID] ?? '',
-    idScope: m?.annotations?.[ANNOTATION_ID_SCOPE],
-    template: m?.labels?.['kjd.dev/template'] ?? '',
+    name: ref.name,
+    namespace: ref.namespace,
+    requestId: ref.requestId ?? '',
+    idScope: ref.idScope,
+    template: ref.template,
   };
 }
 

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { KubeNotFoundError } from '../kube/errors.ts';
 import type { JobOperations } from '../kube/jobs.ts';
 import type { JobRef } from './job-tracker.ts';
-import type { InFlightJob, InFlightRecords } from './in-flight.ts';
+import { recordOf, type InFlightJob, type InFlightRecords } from './in-flight.ts';
 
 export interface ReconcileOptions {
   readonly records: Pick<InFlightRecords, 'all' | 'adopt'>;
@@ -53,13 +53,7 @@ export async function reconcileInFlight(o: ReconcileOptions): Promise<ReconcileR
   const unrecorded = o.tracker
     .unfinished()
     .filter((j) => j.requestId !== undefined && !recorded.has(`${j.namespace}/${j.name}`))
-    .map((j) => ({
-      name: j.name,
-      namespace: j.namespace,
-      requestId: j.requestId ?? '',
-      idScope: j.idScope,
-      template: j.template,
-    }));
+    .map(recordOf);
   const adopted = await o.records.adopt(unrecorded);
   const report = { records: records.length, gone, adopted };
   o.logger.info(report, 'in-flight records checked against the cluster');
