@@ -112,7 +112,14 @@ describe('kjd serve keeps its promises off the happy path', () => {
     await redis.lpush(`${p}:queue`, item);
     const job = await eventually('the Job', async () => (await jobsFor(ns.name, `${p}-1`))[0]);
     const name = job.metadata!.name!;
-    await drained(`${p}:queue`);
+    // The record, then the ack, follow the create: the kill comes after both.
+    await eventually('its record, and the item acknowledged', async () => {
+      const recorded = await redis.hexists(inFlightKey(p), `${ns.name}/${name}`);
+      const processing = await redis.keys(`${p}:queue:processing:*`);
+      let held = 0;
+      for (const key of processing) held += await redis.llen(key);
+      return recorded === 1 && held === 0 && (await redis.llen(`${p}:queue`)) === 0 ? true : undefined;
+    });
     first.child.kill('SIGKILL');
     await first.exited;
     assert.equal(await redis.hexists(inFlightKey(p), `${ns.name}/${name}`), 1, 'the record holds the item');
