@@ -148,6 +148,8 @@ export interface KjdSettings {
   readonly nodeArgs?: readonly string[];
   /** Extra settings of the bench's route, e.g. `batch`. */
   readonly route?: Readonly<Record<string, unknown>>;
+  /** Another build's `bin/kjd.mjs`, to compare two builds side by side. @default this checkout's */
+  readonly entry?: string;
 }
 
 export function kjd(name: 'kjd' | 'kjdDefault', label: string, settings: KjdSettings): ContenderSpec {
@@ -180,6 +182,9 @@ export async function startKjd(
   const [port = 0] = await freePorts(1);
   const resultsStream = `bench:${ns.name}:results`;
   const config = {
+    // A release of its own per run, as each Helm release is: its in-flight records (ADR 0009) are
+    // its own, not the sum of every earlier run's (their suspended Jobs never finish).
+    instance: ns.name,
     kubernetes: { mode: 'in-cluster', namespace: ns.name, ...settings.kubernetes },
     redis: { url: ctx.env.redisUrl },
     http: { listen: `127.0.0.1:${String(port)}`, auth: { mode: 'none' } },
@@ -191,7 +196,7 @@ export async function startKjd(
   const args = [
     ...IMAGE_NODE_FLAGS,
     ...(settings.nodeArgs ?? []),
-    join(repoRoot, 'bin', 'kjd.mjs'),
+    settings.entry ?? join(repoRoot, 'bin', 'kjd.mjs'),
     'serve',
     '--config',
     join(dir, 'kjd.yaml'),

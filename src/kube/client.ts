@@ -7,6 +7,7 @@
 // events); code reading them accepts a string or a Date.
 import { resolveConnection, type ConnectOptions, type Connection } from './connection.ts';
 import { KubeTransport, type TransportOptions } from './transport.ts';
+import { parseKubeJson } from './lean-json.ts';
 
 export interface KubeClientOptions extends ConnectOptions {
   readonly transport?: TransportOptions;
@@ -45,7 +46,10 @@ export class KubeClient {
     return this.connection.namespace;
   }
 
-  /** One call; resolves with the parsed body of a 2xx answer, throws a typed KubeApiError otherwise. */
+  /**
+   * One call; resolves with the parsed body of a 2xx answer (without
+   * metadata.managedFields: lean-json.ts), throws a typed KubeApiError otherwise.
+   */
   async call<T>(method: string, path: string, options: ApiCall = {}): Promise<T> {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) query.set(k, String(v));
@@ -63,7 +67,7 @@ export class KubeClient {
       ...(options.waitSignal !== undefined ? { waitSignal: options.waitSignal } : {}),
       ...(options.idempotent === true ? { idempotent: true } : {}),
     });
-    return JSON.parse(res.body.toString('utf8')) as T;
+    return parseKubeJson(res.body.toString('utf8')) as T;
   }
 
   /** Closes the connection pool. Open watches and log streams end. */

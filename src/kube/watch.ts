@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { V1Job } from '@kubernetes/client-node';
 import { KubeGoneError, apiError, type ApiStatus } from './errors.ts';
 import type { KubeTransport } from './transport.ts';
+import { parseKubeJson } from './lean-json.ts';
 
 /** The bookmark that ends a watch's streamed initial state. */
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
@@ -69,8 +70,9 @@ export async function* watchJobs(
   const lines = createInterface({ input: res.body, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
-      if (line.trim() === '') continue;
-      const event = JSON.parse(line) as { type: WatchEventType | 'ERROR'; object: unknown };
+      // Every event is a line starting with '{'; trim() only for the odd other line (it copies the line).
+      if (line.charCodeAt(0) !== 0x7b && line.trim() === '') continue;
+      const event = parseKubeJson(line) as { type: WatchEventType | 'ERROR'; object: unknown };
       if (event.type === 'ERROR') {
         const status = event.object as ApiStatus;
         const ctx = {
