@@ -18,6 +18,7 @@ import { suffix } from './lib/kjd-alone.ts';
 import { mergeIntoLatest } from './lib/scenario-files.ts';
 import { preparePeers } from './lib/peers.ts';
 import { flowMetrics } from './lib/request-count.ts';
+import { place, PLACEMENTS, type Placement } from './lib/placement.ts';
 import { settle } from './lib/settle.ts';
 import { median, round } from './lib/stats.ts';
 import { measureContender } from './lib/throughput.ts';
@@ -71,6 +72,7 @@ export async function runApfBench(argv: readonly string[]): Promise<void> {
       'ceiling-workers': { type: 'string', default: '32' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
       profile: { type: 'string' },
+      placement: { type: 'string', default: 'shared' },
     },
   });
   const nodeArgs = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
@@ -88,7 +90,13 @@ export async function runApfBench(argv: readonly string[]): Promise<void> {
   const log = (m: string) => {
     console.error(`[bench apf ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
   };
+  const placement = values.placement as Placement;
+  if (!PLACEMENTS.includes(placement)) {
+    console.error(`--placement: one of ${PLACEMENTS.join(', ')}`);
+    process.exit(2);
+  }
   const env = await startEnvironment({ reuse: true }, log);
+  const unplace = place(env, placement, log);
   try {
     const peers = await preparePeers(log);
     const ctx = { env, peers, template: templates.suspended };
@@ -113,11 +121,14 @@ export async function runApfBench(argv: readonly string[]): Promise<void> {
         log(`${String(r + 1)}/${String(repetitions)} ${spec.name}: ${JSON.stringify(run)}`);
       }
     }
-    const results = summarize(runs, { name: LEVEL, shares, seats }, items);
-    await writeFile(join(values.out, APF_RESULTS), JSON.stringify(results, null, 2) + '\n');
-    await mergeApfIntoLatest(join(values.out, 'latest.json'), results);
-    log(`wrote ${APF_RESULTS}: ${JSON.stringify(results.summary)}`);
+    const results = { ...summarize(runs, { name: LEVEL, shares, seats }, items), placement };
+    // latest.json and the docs' table show the default placement; a split run is kept beside it.
+    const file = placement === 'shared' ? APF_RESULTS : `apf-${placement}.json`;
+    await writeFile(join(values.out, file), JSON.stringify(results, null, 2) + '\n');
+    if (placement === 'shared') await mergeApfIntoLatest(join(values.out, 'latest.json'), results);
+    log(`wrote ${file}: ${JSON.stringify(results.summary)}`);
   } finally {
+    unplace();
     await env.admin.call('DELETE', `${FLOW_API}/prioritylevelconfigurations/${LEVEL}`).catch(() => undefined);
     await env.stop();
   }

@@ -1,6 +1,7 @@
 // `npm run bench`: kjd against the seeds' clients and the API server's own
 // ceiling, side by side on the local control plane (bench/README.md).
 //   npm run bench -- [--items 2000] [--repetitions 3] [--reuse] [--only throughput,steady,...]
+//                    [--placement shared|split] (lib/placement.ts)
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -19,6 +20,7 @@ import {
 import { startEnvironment, type BenchEnvironment } from './lib/environment.ts';
 import { complete, startToReady, steady, suffix } from './lib/kjd-alone.ts';
 import { preparePeers } from './lib/peers.ts';
+import { place, PLACEMENTS, type Placement } from './lib/placement.ts';
 import { settle } from './lib/settle.ts';
 import { summarizeRuns } from './lib/summary.ts';
 import { measureContender } from './lib/throughput.ts';
@@ -68,6 +70,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: SCENARIOS.join(',') },
     reuse: { type: 'boolean', default: false },
     profile: { type: 'string' },
+    placement: { type: 'string', default: 'shared' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
   },
 });
@@ -94,12 +97,18 @@ if (unknown.length > 0) {
   console.error(`--only: unknown ${unknown.join(', ')}; one or more of ${SCENARIOS.join(', ')}`);
   process.exit(2);
 }
+const placement = values.placement as Placement;
+if (!PLACEMENTS.includes(placement)) {
+  console.error(`--placement: one of ${PLACEMENTS.join(', ')}, not ${values.placement}`);
+  process.exit(2);
+}
 const recommended: KjdSettings = {
   ...RECOMMENDED,
   ...(values.profile !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] } : {}),
 };
 
 const env = await startEnvironment({ reuse: values.reuse }, log);
+const unplace = place(env, placement, log);
 try {
   const peers = await preparePeers(log);
   const ctx = { env, peers, template: templates.suspended };
@@ -181,6 +190,7 @@ try {
       kjdRecommended: { ...RECOMMENDED },
       kjdDefault: {},
       template: 'bench/templates/worker-suspended.yaml',
+      placement,
     },
     runs,
     ...partial,
@@ -188,7 +198,8 @@ try {
   await mkdir(values.out, { recursive: true });
   const file = join(values.out, `${started.toISOString().slice(0, 16).replace(':', '-')}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-  if (SCENARIOS.every((sc) => only.has(sc))) {
+  // The docs show the default placement; a split run is kept beside it (bench/limits.md reads it).
+  if (placement === 'shared' && SCENARIOS.every((sc) => only.has(sc))) {
     await copyFile(file, join(values.out, 'latest.json'));
     await carryScenarioSummaries(values.out);
     await writeReport(results, join(repoRoot, 'docs'));
@@ -200,6 +211,7 @@ try {
     log(`wrote ${file} (partial: latest.json and docs/benchmarks.md left as they were)`);
   }
 } finally {
+  unplace();
   await env.stop();
 }
 

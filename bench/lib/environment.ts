@@ -26,6 +26,8 @@ export interface BenchEnvironment {
   /** Every control-plane process by name (kube-apiserver, kube-controller-manager, …): whose CPU a run costs. */
   readonly componentPids: Readonly<Record<string, number>>;
   readonly redisUrl: string;
+  /** The Redis server's process, where known (for --placement). */
+  readonly redisPid?: number;
   /** Admin (system:masters), no client-side rate limit: set-up and observation only. */
   readonly admin: KubeClient;
   readonly redis: Redis;
@@ -61,6 +63,7 @@ export async function startEnvironment(
       apiserverPid: apiserver?.pid ?? 0,
       componentPids: Object.fromEntries(cluster.processes.map((p) => [p.name, p.pid])),
       redisUrl: redis.url,
+      redisPid: redis.process().pid,
     };
     stopAll = async () => {
       await redis.stop();
@@ -97,8 +100,9 @@ async function runningLocal() {
       server: string;
       kubeconfigPath: string;
     };
-    const { url } = JSON.parse(await readFile(join(stateDir(), 'redis', 'state.json'), 'utf8')) as {
+    const { url, pid } = JSON.parse(await readFile(join(stateDir(), 'redis', 'state.json'), 'utf8')) as {
       url: string;
+      pid?: number;
     };
     const apiserver = state.pids.find((p) => p.name === 'kube-apiserver');
     if (apiserver === undefined || !isProcessOf(apiserver.pid, 'kube-apiserver')) return undefined;
@@ -109,6 +113,7 @@ async function runningLocal() {
       apiserverPid: apiserver.pid,
       componentPids: Object.fromEntries(state.pids.map((p) => [p.name, p.pid])),
       redisUrl: url,
+      ...(pid !== undefined ? { redisPid: pid } : {}),
     };
   } catch {
     return undefined;

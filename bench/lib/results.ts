@@ -84,6 +84,8 @@ export interface BenchResults {
     readonly kjdRecommended: Readonly<Record<string, unknown>>;
     readonly kjdDefault: Readonly<Record<string, unknown>>;
     readonly template: string;
+    /** Which cores the processes ran on (lib/placement.ts); absent: shared. */
+    readonly placement?: 'shared' | 'split';
   };
   /** runs[i][contender]: repetition i. */
   readonly runs: readonly Readonly<Record<ContenderName, ContenderRun>>[];
