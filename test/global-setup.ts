@@ -50,8 +50,11 @@ export async function globalSetup(): Promise<void> {
     process.env.KJD_TEST_LOGS = cluster.logsDir;
     log(`control plane ready in ${Date.now() - started} ms; component logs in ${cluster.logsDir}`);
     exposeRealNode(realNode ? cluster.realNode : { state: 'off', reason: 'KJD_TEST_NO_REAL_NODE=1' });
-  } else if (process.env.KJD_TEST_REAL_NODE === undefined) {
-    exposeRealNode(await findRealNode(process.env.KJD_TEST_KUBECONFIG));
+  } else {
+    // A cluster given by KJD_TEST_KUBECONFIG (e.g. `npm run cluster:up`'s): its kwok Nodes are read from it.
+    process.env.KJD_TEST_NODES ??= (await kwokNodes(process.env.KJD_TEST_KUBECONFIG)).join(',');
+    if (process.env.KJD_TEST_REAL_NODE === undefined)
+      exposeRealNode(await findRealNode(process.env.KJD_TEST_KUBECONFIG));
   }
   if (process.env.KJD_TEST_REDIS_URL === undefined) {
     redisDir = await mkdtemp(join(tmpdir(), 'kjd-test-redis-'));
@@ -74,6 +77,14 @@ function exposeRealNode(status: RealNodeStatus): void {
 }
 
 /** On a cluster the tests did not start: a Ready Node labelled as the real node. */
+/** The names of the cluster's kwok Nodes (labelled type=kwok, as harness/cluster/bootstrap.ts makes them). */
+async function kwokNodes(kubeconfigPath: string): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const list = await kc.makeApiClient(CoreV1Api).listNode({ labelSelector: 'type=kwok' });
+  return list.items.flatMap((n) => (n.metadata?.name !== undefined ? [n.metadata.name] : []));
+}
+
 async function findRealNode(kubeconfigPath: string): Promise<RealNodeStatus> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);

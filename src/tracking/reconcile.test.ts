@@ -28,6 +28,7 @@ test('a recorded Job gone from the cluster gets Deleted; one in the cache or the
   const adopted: InFlightJob[][] = [];
   const report = await reconcileInFlight({
     records: {
+      key: 'kjd:inflight:kjd',
       all: () =>
         Promise.resolve([record('cached'), record('fresh'), record('deleted'), record('x', 'other')]),
       adopt: (jobs) => {
@@ -60,14 +61,14 @@ test('a recorded Job gone from the cluster gets Deleted; one in the cache or the
     ['unrecorded'],
     'an unfinished Job without a record is adopted; one without a request id is not kjd serve’s',
   );
-  assert.deepEqual(report, { records: 4, gone: 1, adopted: 1 });
+  assert.deepEqual(report, { records: 4, gone: 1, adopted: 1, elsewhere: 1 });
 });
 
 test('an API error other than 404 stops the pass (it is retried), declaring nothing gone', async () => {
   const gone: JobRef[] = [];
   await assert.rejects(
     reconcileInFlight({
-      records: { all: () => Promise.resolve([record('a')]), adopt: () => Promise.resolve(0) },
+      records: { key: 'k', all: () => Promise.resolve([record('a')]), adopt: () => Promise.resolve(0) },
       jobs: { get: () => Promise.reject(new Error('connection reset')) },
       tracker: { has: () => false, unfinished: () => [] },
       namespaces: ['ns'],
@@ -78,4 +79,36 @@ test('an API error other than 404 stops the pass (it is retried), declaring noth
     /connection reset/,
   );
   assert.equal(gone.length, 0);
+});
+
+test('records of namespaces no route uses are left, counted and named in one warning', async () => {
+  const lines: { level: number; msg: string; namespaces?: Record<string, number>; key?: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as never) });
+  const gets: string[] = [];
+  const report = await reconcileInFlight({
+    records: {
+      key: 'kjd:inflight:rel',
+      all: () => Promise.resolve([record('a', 'gone-ns'), record('b', 'gone-ns'), record('c', 'old')]),
+      adopt: () => Promise.resolve(0),
+    },
+    jobs: {
+      get: (name) => {
+        gets.push(name);
+        return Promise.resolve({});
+      },
+    },
+    tracker: { has: () => false, unfinished: () => [] },
+    namespaces: ['ns'],
+    gone: () => assert.fail('nothing of another namespace is declared gone'),
+    logger,
+    signal: new AbortController().signal,
+  });
+  assert.deepEqual(gets, [], 'no lookups where the release may have no rights');
+  assert.equal(report.elsewhere, 3);
+  const warnings = lines.filter((l) => l.level === 40);
+  assert.equal(warnings.length, 1);
+  const [warning] = warnings;
+  assert.ok(warning !== undefined);
+  assert.deepEqual(warning.namespaces, { 'gone-ns': 2, old: 1 });
+  assert.equal(warning.key, 'kjd:inflight:rel');
 });

@@ -20,7 +20,7 @@ import type { JobRef } from './job-tracker.ts';
 import { recordOf, type InFlightJob, type InFlightRecords } from './in-flight.ts';
 
 export interface ReconcileOptions {
-  readonly records: Pick<InFlightRecords, 'all' | 'adopt'>;
+  readonly records: Pick<InFlightRecords, 'all' | 'adopt' | 'key'>;
   readonly jobs: Pick<JobOperations, 'get'>;
   /** The watch cache, synced. */
   readonly tracker: { has(namespace: string, name: string): boolean; unfinished(): JobRef[] };
@@ -36,6 +36,8 @@ export interface ReconcileReport {
   readonly records: number;
   readonly gone: number;
   readonly adopted: number;
+  /** Records of namespaces this release no longer watches: left, and warned about. */
+  readonly elsewhere: number;
 }
 
 export async function reconcileInFlight(o: ReconcileOptions): Promise<ReconcileReport> {
@@ -43,8 +45,10 @@ export async function reconcileInFlight(o: ReconcileOptions): Promise<ReconcileR
   const recorded = new Set(records.map((r) => `${r.namespace}/${r.name}`));
   const watched = new Set(o.namespaces);
   let gone = 0;
+  const elsewhere = new Map<string, number>();
   for (const r of records) {
     if (o.signal.aborted) break;
+    if (!watched.has(r.namespace)) elsewhere.set(r.namespace, (elsewhere.get(r.namespace) ?? 0) + 1);
     if (!watched.has(r.namespace) || o.tracker.has(r.namespace, r.name)) continue;
     if (await exists(o, r)) continue;
     gone++;
@@ -55,8 +59,16 @@ export async function reconcileInFlight(o: ReconcileOptions): Promise<ReconcileR
     .filter((j) => j.requestId !== undefined && !recorded.has(`${j.namespace}/${j.name}`))
     .map(recordOf);
   const adopted = await o.records.adopt(unrecorded);
-  const report = { records: records.length, gone, adopted };
+  const report = { records: records.length, gone, adopted, elsewhere: sum(elsewhere) };
   o.logger.info(report, 'in-flight records checked against the cluster');
+  // A route removed, or its namespace deleted while no kjd ran: this release may have no
+  // rights there to check them, so they stay; every start reads them, and their items get
+  // no result from this release. Said once per start, with where they are.
+  if (elsewhere.size > 0)
+    o.logger.warn(
+      { namespaces: Object.fromEntries(elsewhere), key: o.records.key },
+      'in-flight records of namespaces no route of this release uses: they are kept, and their items get no result here; if those namespaces are gone for good, delete their fields from the hash',
+    );
   return report;
 }
 
@@ -69,6 +81,8 @@ async function exists(o: ReconcileOptions, r: InFlightJob): Promise<boolean> {
     throw err;
   }
 }
+
+const sum = (counts: ReadonlyMap<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
 
 function refOf(r: InFlightJob): JobRef {
   return {
