@@ -1,5 +1,5 @@
 // `npm run bench -- --scenario tenant [--jobs 3000] [--kjd-items 12000] [--repetitions 3] [--ceiling-workers 32]
-//   [--phases alone,shared,control] [--kjd-connections N]`:
+//   [--phases alone,shared,control] [--kjd-connections N] [--kjd-max-in-flight N]`:
 // a second tenant (issue 16). Another tenant's raw creator (Go, client-go, no
 // client-side limit) makes --jobs Jobs in its own namespace under its own
 // ServiceAccount, once with the cluster to itself (alone) and once while kjd
@@ -94,7 +94,7 @@ export interface TenantResults {
   readonly jobs: number;
   readonly kjdItems: number;
   readonly ceilingWorkers: number;
-  /** What kjd ran with beyond its defaults (--kjd-connections, a what-if); {} for the defaults. */
+  /** What kjd ran with beyond its defaults (--kjd-connections, --kjd-max-in-flight: what-ifs); {} for the defaults. */
   readonly kjdSettings: KjdSettings;
   /** The priority level both land in, and its nominal seats on this API server. */
   readonly level: { readonly name: string; readonly seats: number };
@@ -133,6 +133,7 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
       repetitions: { type: 'string', default: '3' },
       'ceiling-workers': { type: 'string', default: '32' },
       'kjd-connections': { type: 'string' },
+      'kjd-max-in-flight': { type: 'string' },
       phases: { type: 'string', default: PHASES.join(',') },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
       profile: { type: 'string' },
@@ -156,9 +157,7 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const nodeArgs = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
-  // A what-if, not the target's setting: adaptive pacing's ceiling is the connection count.
-  const connections = Number(values['kjd-connections'] ?? 0);
-  const kjdSettings: KjdSettings = connections > 0 ? { kubernetes: { connections } } : {};
+  const kjdSettings = whatIf(values['kjd-connections'], values['kjd-max-in-flight']);
   const started = Date.now();
   const log = (m: string) => {
     console.error(`[bench tenant ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
@@ -194,6 +193,22 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
   } finally {
     await env.stop();
   }
+}
+
+/**
+ * What-ifs, not the target's setting: adaptive pacing's ceiling is
+ * kubernetes.maxInFlight (default 32), and never more than the connections.
+ */
+function whatIf(connectionsFlag: string | undefined, maxInFlightFlag: string | undefined): KjdSettings {
+  const connections = Number(connectionsFlag ?? 0);
+  const maxInFlight = Number(maxInFlightFlag ?? 0);
+  if (connections <= 0 && maxInFlight <= 0) return {};
+  return {
+    kubernetes: {
+      ...(connections > 0 ? { connections } : {}),
+      ...(maxInFlight > 0 ? { maxInFlight } : {}),
+    },
+  };
 }
 
 interface PhaseOptions {

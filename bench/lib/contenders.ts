@@ -141,7 +141,12 @@ export const kjdJobName = (id: string): string => jobNameFor('worker', requestKe
 
 /** `kjd serve` settings under test; everything else is kjd's default. */
 export interface KjdSettings {
-  readonly kubernetes?: { readonly qps?: number; readonly burst?: number; readonly connections?: number };
+  readonly kubernetes?: {
+    readonly qps?: number;
+    readonly burst?: number;
+    readonly connections?: number;
+    readonly maxInFlight?: number;
+  };
   readonly limits?: Readonly<Record<string, number>>;
   readonly logLevel?: string;
   /** Extra Node.js flags, e.g. --cpu-prof (`npm run bench -- --profile DIR`). */

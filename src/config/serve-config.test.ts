@@ -160,3 +160,16 @@ routes:
   assert.ok(err instanceof ConfigError);
   assert.match(err.message, /routes\[0\]\.batch: batch mode is for redis-list and redis-stream routes/);
 });
+
+test('examples/kjd.yaml loads, and what it shows as the defaults is what kjd does without it', async () => {
+  const example = await loadServeConfig(new URL('../../examples/kjd.yaml', import.meta.url).pathname, {});
+  const bare = await load(minimal);
+  // The example writes the defaults out; a key it shows that changed kjd's behaviour
+  // (as `qps: 200` once did, switching pacing to fixed) would show up here.
+  assert.deepEqual(
+    { ...example.kubernetes, pacing: undefined, maxInFlight: undefined },
+    { ...bare.kubernetes, pacing: undefined, maxInFlight: undefined },
+  );
+  assert.equal(example.kubernetes.pacing, 'adaptive');
+  assert.equal(example.kubernetes.maxInFlight, 32);
+});

@@ -169,8 +169,16 @@ export const serveConfigSchema = z.strictObject({
       qps: z.number().positive().optional(),
       /** Fixed pacing: requests at once after an idle spell (default 400). */
       burst: positiveInt.optional(),
-      /** HTTP/1.1 connections kept to the API server: at most this many requests at once (and adaptive pacing's ceiling). */
+      /** HTTP/1.1 connections kept to the API server: at most this many requests at once. */
       connections: positiveInt.max(1024).default(128),
+      /**
+       * Adaptive pacing's ceiling: requests in flight at most (and never more
+       * than `connections`). Default 32: on a shared API server a client's
+       * share of it follows its requests in flight, so kjd holds no more than
+       * the 32 workers of the bench's other tenant (bench/tenant-notes.md).
+       * Raise it for an API server kjd has to itself.
+       */
+      maxInFlight: positiveInt.max(1024).optional(),
       /** A request with no answer (headers, or a gap in the body) for this long fails and is retried. */
       requestTimeoutMs: positiveInt.default(30_000),
       /**

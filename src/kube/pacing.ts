@@ -19,6 +19,12 @@
 // tolerance x long), which is what the onset of overload looks like, and a
 // steady high latency at saturation is not a signal by itself.
 //
+// The ceiling (maxLimit) is not the connection pool: kjd serve passes
+// kubernetes.maxInFlight, 32 by default. A busy API server divides its CPU by
+// requests in flight whoever sends them, and no client-side signal tells
+// kjd's own queueing from a neighbour's, so the ceiling is what keeps kjd an
+// equal neighbour on a shared server (bench/tenant-notes.md).
+//
 // Slow start: the limit doubles each round trip until the first signal, so a
 // fresh kjd reaches a big server's capacity in a few dozen milliseconds.
 
@@ -69,6 +75,11 @@ export class AdaptiveLimit {
   /** The current limit (whole requests). */
   get limit(): number {
     return Math.floor(this.#limit);
+  }
+
+  /** The ceiling the limit never passes. */
+  get maxLimit(): number {
+    return this.#max;
   }
 
   get inFlight(): number {

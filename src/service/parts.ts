@@ -57,11 +57,25 @@ export function kubeClientFor(
   });
 }
 
+/**
+ * Adaptive pacing's ceiling unless configured. The API server divides its CPU
+ * by requests in flight, so this is kjd's share of a busy shared server: beside
+ * a neighbour with 32 in flight, kjd at 128 left it 0.25x of its Jobs/s, at 32
+ * about half (bench/tenant-notes.md). Alone it costs kjd ~5 % of its Jobs/s
+ * on a core of its own, and far more on the API server's own cores
+ * (docs/adr/0005-adaptive-pacing.md).
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
+
 /** Adaptive unless asked for a fixed rate (or given qps/burst, as before pacing existed). */
-function pacingFor(k: ServeConfig['kubernetes']): { rateLimit: RateLimit } | { pacing: AdaptiveLimit } {
+export function pacingFor(
+  k: ServeConfig['kubernetes'],
+): { rateLimit: RateLimit } | { pacing: AdaptiveLimit } {
   const mode = k.pacing ?? (k.qps !== undefined || k.burst !== undefined ? 'fixed' : 'adaptive');
   if (mode === 'fixed') return { rateLimit: { qps: k.qps ?? 200, burst: k.burst ?? 400 } };
-  return { pacing: new AdaptiveLimit({ maxLimit: k.connections }) };
+  return {
+    pacing: new AdaptiveLimit({ maxLimit: Math.min(k.connections, k.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) }),
+  };
 }
 
 /**
