@@ -200,9 +200,18 @@ export async function runTenantBench(argv: readonly string[]): Promise<void> {
  * kubernetes.maxInFlight (default 32), and never more than the connections.
  */
 function whatIf(connectionsFlag: string | undefined, maxInFlightFlag: string | undefined): KjdSettings {
-  const connections = Number(connectionsFlag ?? 0);
-  const maxInFlight = Number(maxInFlightFlag ?? 0);
-  if (connections <= 0 && maxInFlight <= 0) return {};
+  const flag = (name: string, value: string | undefined): number => {
+    if (value === undefined) return 0;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      console.error(`--${name}: an integer >= 1, not ${value}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  const connections = flag('kjd-connections', connectionsFlag);
+  const maxInFlight = flag('kjd-max-in-flight', maxInFlightFlag);
+  if (connections === 0 && maxInFlight === 0) return {};
   return {
     kubernetes: {
       ...(connections > 0 ? { connections } : {}),
