@@ -1,6 +1,7 @@
 // `npm run bench -- --scenario e2e [--items 1000] [--repetitions 2] [--pod-ms 100]
 //   [--settings defaults,tuned] [--contenders ceiling,kjd,batch,batchPod] [--batch-items 50]
-//   [--batch-items-per-pod 10] [--kjd-connections N]`:
+//   [--batch-items-per-pod 10] [--kjd-connections N]
+//   [--apiserver-profile DIR [--apiserver-profile-seconds 15]] [--baseline-entry PATH]`:
 // items *finished* per second, end to end (issue 16): Jobs whose kwok Pods run
 // `pod-ms` and succeed, counted until the result is readable in Redis (kjd) or
 // the Job is Complete (the raw creator, which has no results).
@@ -45,9 +46,10 @@ import { requestTotals, requestsPerItem } from './lib/request-count.ts';
 import { cpuSeconds, memoryMB } from './lib/proc.ts';
 import { settle } from './lib/settle.ts';
 import { percentiles, round } from './lib/stats.ts';
+import { profileApiserver } from './lib/apiserver-profile.ts';
 
 const SETTINGS: Readonly<Record<string, ControllerManagerTuning>> = { defaults: 'upstream', tuned: 'tuned' };
-const CONTENDERS: readonly E2eContender[] = ['ceiling', 'kjd', 'batch', 'batchPod'];
+const CONTENDERS: readonly E2eContender[] = ['ceiling', 'kjd', 'batch', 'batchPod', 'kjdBaseline'];
 
 function parseE2eArgs(argv: readonly string[]) {
   const { values } = parseArgs({
@@ -64,8 +66,13 @@ function parseE2eArgs(argv: readonly string[]) {
       'ceiling-workers': { type: 'string', default: '32' },
       // A what-if: kjd's connection pool (and so adaptive pacing's ceiling) other than its default.
       'kjd-connections': { type: 'string' },
+      // Another build's bin/kjd.mjs, run as the contender kjdBaseline (README: "To compare two builds").
+      'baseline-entry': { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
       profile: { type: 'string' },
+      // A CPU profile of kube-apiserver over each contender's first N seconds, into DIR.
+      'apiserver-profile': { type: 'string' },
+      'apiserver-profile-seconds': { type: 'string', default: '15' },
     },
   });
   const int = (name: keyof typeof values, min: number): number => {
@@ -85,9 +92,18 @@ function parseE2eArgs(argv: readonly string[]) {
     batchWindowMs: int('batch-window-ms', 1),
     ceilingWorkers: int('ceiling-workers', 1),
     kjdConnections: values['kjd-connections'] === undefined ? undefined : int('kjd-connections', 1),
+    baselineEntry: values['baseline-entry'],
+    apiserverProfile:
+      values['apiserver-profile'] === undefined
+        ? undefined
+        : { dir: values['apiserver-profile'], seconds: int('apiserver-profile-seconds', 1) },
   };
   const settings = listOption(values.settings, Object.keys(SETTINGS), 'settings');
   const contenders = listOption(values.contenders, CONTENDERS, 'contenders') as E2eContender[];
+  if (contenders.includes('kjdBaseline') && values['baseline-entry'] === undefined) {
+    console.error('--contenders kjdBaseline needs --baseline-entry <another build>/bin/kjd.mjs');
+    process.exit(2);
+  }
   const nodeArgs = values.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values.profile}`];
   return { options: { ...options, nodeArgs }, settings, contenders, out: values.out };
 }
@@ -129,7 +145,8 @@ export async function runE2eBench(argv: readonly string[]): Promise<void> {
           ];
           for (const c of order) {
             await settle(env, 30_000);
-            const run = await measure(c, { env, peers, template }, options, log);
+            const label = `${setting}-${String(r + 1)}-${c}`;
+            const run = await measure(c, { env, peers, template, label }, options, log);
             runs.push(run);
             log(`${setting} ${String(r + 1)}/${String(options.repetitions)} ${c}: ${describe(run)}`);
           }
@@ -171,6 +188,8 @@ interface Ctx {
   readonly env: BenchEnvironment;
   readonly peers: Peers;
   readonly template: string;
+  /** Names this run's files, e.g. `tuned-1-kjd`. */
+  readonly label: string;
 }
 
 interface Options {
@@ -180,6 +199,8 @@ interface Options {
   readonly batchWindowMs: number;
   readonly ceilingWorkers: number;
   readonly kjdConnections: number | undefined;
+  readonly baselineEntry: string | undefined;
+  readonly apiserverProfile: { readonly dir: string; readonly seconds: number } | undefined;
   /** Node.js flags for kjd, e.g. --cpu-prof (`--profile DIR`). */
   readonly nodeArgs: readonly string[];
 }
@@ -212,6 +233,7 @@ async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) =
       nodeArgs: o.nodeArgs,
       ...routeFor(c, o),
       ...(o.kjdConnections !== undefined ? { kubernetes: { connections: o.kjdConnections } } : {}),
+      ...(c === 'kjdBaseline' && o.baselineEntry !== undefined ? { entry: o.baselineEntry } : {}),
     };
     const kjd = await startKjd(ns, ctx, settings, queue, ctx.template);
     const reader = env.redis.duplicate();
@@ -232,17 +254,16 @@ async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) =
   const requests0 = await requestTotals(env);
   const cpu0 = cpuOf(pids);
   const t0 = now();
+  const profiling = startProfile(env, o, ctx.label, log);
   try {
     await feed();
     await finished().catch((err: unknown) => {
       log(`${c}: ${(err as Error).message}`);
     });
     if (c === 'ceiling') for (const [name, at] of observer.finished) done.set(name, at);
-    const t1 = now();
-    const cpu = cpuOf(pids);
-    const rss = memoryMB(pid).peak;
+    const [t1, cpu, rss] = [now(), cpuOf(pids), memoryMB(pid).peak];
     const requests = requestsPerItem(requests0, await requestTotals(env), done.size);
-    await sleep(1000); // a late duplicate would show up here
+    await Promise.all([sleep(1000), profiling]); // a late duplicate would show up in that second
     const last = Math.max(...done.values());
     const wall = (last - t0) / 1000;
     const cpuPerItem = (name: string) =>
@@ -264,6 +285,15 @@ async function measure(c: E2eContender, ctx: Ctx, o: Options, log: (m: string) =
     await observer.stop();
     await ns.remove();
   }
+}
+
+/** `--apiserver-profile`: the API server's CPU profile over the run's start, never failing the run. */
+async function startProfile(env: BenchEnvironment, o: Options, label: string, log: (m: string) => void) {
+  if (o.apiserverProfile === undefined) return;
+  const file = join(o.apiserverProfile.dir, `${label}.pb.gz`);
+  await profileApiserver(env, o.apiserverProfile.seconds, file).catch((err: unknown) => {
+    log(`${label}: the API server's profile failed: ${(err as Error).message}`);
+  });
 }
 
 /** The bench route's batch settings for the batch contenders. */

@@ -11,7 +11,8 @@ import { escapeXml } from './svg.ts';
 export const E2E_RESULTS = 'e2e.json';
 
 /** batchPod: batch mode with several items run one after another in each Pod (itemsPerPod). */
-export type E2eContender = 'ceiling' | 'kjd' | 'batch' | 'batchPod';
+/** kjdBaseline: kjd from another build (`--baseline-entry`), beside this one: an A/B in the same run. */
+export type E2eContender = 'ceiling' | 'kjd' | 'batch' | 'batchPod' | 'kjdBaseline';
 
 export interface E2eRun {
   readonly contender: E2eContender;

@@ -81,7 +81,9 @@ export function apiserverArgs(l: Layout): string[] {
     '--kubelet-preferred-address-types=InternalIP',
     // The "kubernetes" Service cannot point at a loopback address.
     '--endpoint-reconciler-type=none',
-    '--profiling=false',
+    // Off, as hardened clusters run it; KJD_APISERVER_PROFILING=1 turns it on
+    // for a bench's `--apiserver-profile` (its /debug/pprof needs it).
+    `--profiling=${String(process.env.KJD_APISERVER_PROFILING === '1')}`,
   ];
 }
 

@@ -264,4 +264,21 @@ export class JobOperations {
     const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
     return [...list.items].sort((a, b) => created(a) - created(b));
   }
+
+  /**
+   * The namespace's Pods' current resourceVersion, from a list of at most one
+   * Pod: where a watch starts that wants changes only, without the synthetic
+   * ADDED event per existing Pod a watch without a version begins with.
+   */
+  async podsVersion(
+    namespace: string,
+    selectors: { readonly labelSelector?: string; readonly fieldSelector?: string },
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const list = await this.#client.call<WireList<V1Pod>>('GET', apiPath('v1', this.#ns(namespace), 'pods'), {
+      query: { ...selectors, limit: 1 },
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    return list.metadata?.resourceVersion;
+  }
 }

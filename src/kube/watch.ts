@@ -1,10 +1,10 @@
-// A watch on Jobs over the shared transport: NDJSON events from a
+// A watch on Jobs (or Pods) over the shared transport: NDJSON events from a
 // resourceVersion, with bookmarks requested (so a quiet watch can resume
 // without a 410) and a server-side timeout so a silently dead connection ends.
 // An expired resourceVersion (410, as a status or an ERROR event) is thrown
 // as KubeGoneError: the caller relists.
 import { createInterface } from 'node:readline';
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { KubeGoneError, apiError, type ApiStatus } from './errors.ts';
 import type { KubeTransport } from './transport.ts';
 import { parseKubeJson } from './lean-json.ts';
@@ -44,10 +44,34 @@ export interface WatchJobsOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function* watchJobs(
+export function watchJobs(
   transport: KubeTransport,
   options: WatchJobsOptions,
 ): AsyncGenerator<WatchEvent<V1Job>> {
+  return watchObjects<V1Job>(
+    transport,
+    `/apis/batch/v1/namespaces/${encodeURIComponent(options.namespace)}/jobs`,
+    options,
+  );
+}
+
+/** Pods, as watchJobs watches Jobs (the same options). */
+export function watchPods(
+  transport: KubeTransport,
+  options: WatchJobsOptions,
+): AsyncGenerator<WatchEvent<V1Pod>> {
+  return watchObjects<V1Pod>(
+    transport,
+    `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods`,
+    options,
+  );
+}
+
+async function* watchObjects<T>(
+  transport: KubeTransport,
+  path: string,
+  options: WatchJobsOptions,
+): AsyncGenerator<WatchEvent<T>> {
   const query = new URLSearchParams({
     watch: '1',
     allowWatchBookmarks: 'true',
@@ -60,7 +84,7 @@ export async function* watchJobs(
   }
   if (options.labelSelector !== undefined) query.set('labelSelector', options.labelSelector);
   if (options.fieldSelector !== undefined) query.set('fieldSelector', options.fieldSelector);
-  const url = `/apis/batch/v1/namespaces/${encodeURIComponent(options.namespace)}/jobs?${query.toString()}`;
+  const url = `${path}?${query.toString()}`;
   const res = await transport.stream({
     method: 'GET',
     url,
@@ -84,7 +108,7 @@ export async function* watchJobs(
         };
         throw status.code === 410 ? new KubeGoneError(ctx) : apiError(ctx);
       }
-      yield { type: event.type, object: event.object as V1Job };
+      yield { type: event.type, object: event.object as T };
     }
   } finally {
     lines.close();

@@ -48,6 +48,12 @@ export class DispatcherMetrics {
   readonly inFlight: Gauge;
   readonly pacingLimit: Gauge;
   readonly apiThrottled: Counter;
+  readonly containerOutcomes = new Counter({
+    name: 'kjd_container_outcomes_total',
+    help: "Ended Jobs of one item by where their container's exit code was read: watch (kjd's watch of ended Pods), list (a list of the Job's Pods), none (no ended container found)",
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricSources = {}) {
     const registers = [this.registry];

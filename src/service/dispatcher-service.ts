@@ -12,7 +12,6 @@ import { ConfigError, type ServeConfig } from '../config/serve-config.ts';
 import type { BatchClaims } from '../dispatch/batch-claims.ts';
 import { Dispatcher, type Route } from '../dispatch/dispatcher.ts';
 import type { ItemLimits } from '../dispatch/item-limits.ts';
-import { checkAccess, ruleName } from '../kube/access.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Authenticator } from '../server/auth.ts';
 import { earlyAuthentication } from '../server/early-refusal.ts';
@@ -29,6 +28,7 @@ import type { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import type { InFlightRecords } from '../tracking/in-flight.ts';
 import { reconcileInFlight } from '../tracking/reconcile.ts';
 import { ResultRecorder } from '../tracking/result-recorder.ts';
+import type { PodOutcomes } from '../tracking/pod-outcomes.ts';
 import { loadTemplate, type JobTemplate } from '../template/index.ts';
 import type { WorkSource } from '../sources/source.ts';
 import { buildSource } from './build-sources.ts';
@@ -48,6 +48,8 @@ import {
   inFlightFor,
   jobEvent,
   kubeClientFor,
+  missingPermissions,
+  podOutcomesFor,
   replicaIdFrom,
   resultsFor,
 } from './parts.ts';
@@ -86,6 +88,7 @@ export class DispatcherService {
   readonly #blocking: RedisClient[];
   readonly #dispatcher: Dispatcher;
   readonly #tracker: JobTracker;
+  readonly #podOutcomes: PodOutcomes;
   readonly #namespaces: readonly string[];
   readonly #routes: readonly Route[];
   readonly #routeViews: readonly RouteView[];
@@ -145,6 +148,7 @@ export class DispatcherService {
     this.#namespaces = [...new Set(routes.flatMap((r) => [r.namespace, ...(r.callerNamespaces ?? [])]))];
     this.#authClient = authClientFor(this.client, config.http.auth.reviewQps, this.metrics);
     this.#tracker = this.#trackerFor(config, jobs);
+    this.#podOutcomes = podOutcomesFor(config, this.client, jobs, this.#namespaces, this.#log);
     this.#sweeper = cleanupFor(config.cleanup, jobs, this.#log.child({ component: 'cleanup' }));
     this.#recorder = new ResultRecorder({
       jobs,
@@ -153,6 +157,10 @@ export class DispatcherService {
       logger: this.#log.child({ component: 'results' }),
       cleanup: this.#sweeper,
       ...(this.#inFlight !== undefined ? { records: this.#inFlight } : {}),
+      podOutcomes: this.#podOutcomes,
+      onOutcome: (source) => {
+        this.metrics.containerOutcomes.inc({ source });
+      },
     });
     const { limits } = config;
     this.#dispatcher = new Dispatcher({
@@ -249,7 +257,7 @@ export class DispatcherService {
       (req, res) => early.handle(req, res),
     );
     await this.#checkPermissions();
-    this.#tracker.start();
+    for (const watch of [this.#tracker, this.#podOutcomes]) watch.start();
     this.#reconciling = this.#reconcile();
     await this.#dispatcher.start();
     this.#depthTimer = setInterval(() => void this.#sampleDepth(), 5000);
@@ -311,14 +319,7 @@ export class DispatcherService {
   }
 
   async #checkPermissions(): Promise<void> {
-    const missing: string[] = [];
-    for (const ns of this.#namespaces) {
-      for (const r of await checkAccess(this.client, ns)) {
-        if (!r.allowed)
-          missing.push(`${r.verb} ${ruleName(r)}${r.group === '' ? '' : `.${r.group}`} in ${ns}`);
-      }
-    }
-    this.#missingPermissions = missing;
+    const missing = (this.#missingPermissions = await missingPermissions(this.client, this.#namespaces));
     if (missing.length > 0)
       this.#log.error({ missing }, 'permissions missing: run `kjd check` for the Role to apply');
   }
@@ -381,6 +382,7 @@ export class DispatcherService {
     await step('reconcile', async () => this.#reconciling);
     await step('tracker', () => this.#tracker.stop());
     await step('results', () => this.#recorder.stop());
+    await step('pod watch', () => this.#podOutcomes.stop());
     await step('redis', async () => {
       for (const b of this.#blocking) b.disconnect();
       try {

@@ -20,6 +20,8 @@ import { CleanupSweeper } from '../tracking/cleanup-sweeper.ts';
 import { RedisResults } from '../tracking/results.ts';
 import { InFlightRecords } from '../tracking/in-flight.ts';
 import { BatchClaims } from '../dispatch/batch-claims.ts';
+import { PodOutcomes } from '../tracking/pod-outcomes.ts';
+import { checkAccess, ruleName } from '../kube/access.ts';
 
 export function kubeClientFor(
   k: ServeConfig['kubernetes'],
@@ -176,4 +178,35 @@ export function resultsFor(config: ServeConfig, redis: RedisClient): RedisResult
 /** Batch routes' claims: beside the results, in their layout, kept as long. */
 export function batchClaimsFor(config: ServeConfig, redis: RedisClient): BatchClaims {
   return new BatchClaims({ redis, layout: layoutFor(config.redis), ttlSeconds: config.results.ttlSeconds });
+}
+
+/** The Pods watch results read exit codes from, over the namespaces the routes use. */
+export function podOutcomesFor(
+  config: ServeConfig,
+  client: KubeClient,
+  jobs: JobOperations,
+  namespaces: readonly string[],
+  log: Logger,
+): PodOutcomes {
+  return new PodOutcomes({
+    jobs,
+    transport: client.transport,
+    namespaces,
+    logger: log.child({ component: 'pods' }),
+    watchIdleMs: config.kubernetes.watchIdleSeconds * 1000,
+  });
+}
+
+/** The rules kjd lacks in `namespaces`, one line each (`create jobs.batch in ns`); empty when none. */
+export async function missingPermissions(
+  client: KubeClient,
+  namespaces: readonly string[],
+): Promise<string[]> {
+  const missing: string[] = [];
+  for (const ns of namespaces) {
+    for (const r of await checkAccess(client, ns)) {
+      if (!r.allowed) missing.push(`${r.verb} ${ruleName(r)}${r.group === '' ? '' : `.${r.group}`} in ${ns}`);
+    }
+  }
+  return missing;
 }

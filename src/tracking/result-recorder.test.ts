@@ -5,7 +5,8 @@ import pino from 'pino';
 import { jobState } from '../kube/job-status.ts';
 import { ANNOTATION_BATCH_REQUEST_IDS, ANNOTATION_REQUEST_ID } from '../kube/labels.ts';
 import { COMPLETION_INDEX } from './batch-results.ts';
-import { ResultRecorder } from './result-recorder.ts';
+import { ResultRecorder, type OutcomeSource } from './result-recorder.ts';
+import type { ContainerOutcome } from '../kube/pod-outcome.ts';
 import type { JobResult } from './results.ts';
 
 const job: V1Job = {
@@ -33,10 +34,21 @@ const ended: V1Pod = {
 };
 
 /** A fake of kjd's own Job operations: what the watch cache and a consistent read answer. */
-function recorderWith(cached: V1Pod[], consistent: V1Pod[]) {
+function recorderWith(cached: V1Pod[], consistent: V1Pod[], watched?: ContainerOutcome) {
   const reads: ('cached' | 'consistent')[] = [];
   const written: JobResult[] = [];
+  const sources: OutcomeSource[] = [];
+  const forgotten: string[] = [];
   const recorder = new ResultRecorder({
+    ...(watched !== undefined
+      ? {
+          podOutcomes: {
+            outcome: () => Promise.resolve(watched),
+            forget: (ns: string, name: string) => forgotten.push(`${ns}/${name}`),
+          },
+        }
+      : {}),
+    onOutcome: (source) => sources.push(source),
     jobs: {
       pods: (_name, _ns, _signal, options) => {
         reads.push(options?.cached === true ? 'cached' : 'consistent');
@@ -52,7 +64,7 @@ function recorderWith(cached: V1Pod[], consistent: V1Pod[]) {
     },
     logger: pino({ level: 'silent' }),
   });
-  return { recorder, reads, written };
+  return { recorder, reads, written, sources, forgotten };
 }
 
 test("the container's outcome comes from the watch cache when it has it: one cheap read", async () => {
@@ -61,6 +73,28 @@ test("the container's outcome comes from the watch cache when it has it: one che
   await recorder.stop(5000);
   assert.deepEqual(reads, ['cached']);
   assert.equal(written[0]?.exitCode, 3);
+});
+
+test("with the Pod watch showing the container's end, no Pods are read, and it forgets the Job after the result", async () => {
+  const watched = { container: 'worker', exitCode: 4, terminationMessage: 'from the watch' };
+  const { recorder, reads, written, sources, forgotten } = recorderWith([ended], [ended], watched);
+  recorder.finished(job, jobState(job));
+  await recorder.stop(5000);
+  assert.deepEqual(reads, []);
+  assert.deepEqual(sources, ['watch']);
+  assert.deepEqual(forgotten, ['ns/worker-a']);
+  assert.deepEqual(
+    written.map((r) => [r.exitCode, r.terminationMessage]),
+    [[4, 'from the watch']],
+  );
+});
+
+test('without the watch, the outcome is read from a list, and counted as such', async () => {
+  const { recorder, reads, sources } = recorderWith([ended], []);
+  recorder.finished(job, jobState(job));
+  await recorder.stop(5000);
+  assert.deepEqual(reads, ['cached']);
+  assert.deepEqual(sources, ['list']);
 });
 
 test('a watch cache that lags (no terminated container yet) is followed by a consistent read', async () => {

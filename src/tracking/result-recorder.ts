@@ -21,6 +21,7 @@ import { parseIndexes } from '../template/index.ts';
 import { batchResults, COMPLETION_INDEX, endedIndexes } from './batch-results.ts';
 import { resultFrom, type JobResult, type RedisResults } from './results.ts';
 import type { InFlightRecords } from './in-flight.ts';
+import type { PodOutcomes } from './pod-outcomes.ts';
 
 export interface ResultRecorderOptions {
   readonly jobs: Pick<JobOperations, 'pods' | 'removeFinalizer'>;
@@ -37,7 +38,17 @@ export interface ResultRecorderOptions {
   readonly records?: Pick<InFlightRecords, 'remove'>;
   /** Batch Jobs: their items' claims are let go once every item has its result. */
   readonly batchClaims?: Pick<BatchClaims, 'forget'>;
+  /** Ended Pods from a watch: a Job's outcome is read there before its Pods are listed. */
+  readonly podOutcomes?: Pick<PodOutcomes, 'outcome' | 'forget'>;
+  /** Called once per Job of one item that ended, with where its container's outcome came from (metrics). */
+  readonly onOutcome?: (source: OutcomeSource) => void;
 }
+
+/** Where a result's exit code came from: the Pod watch, a list of the Job's Pods, or nowhere. */
+export type OutcomeSource = 'watch' | 'list' | 'none';
+
+/** How long a result waits for the Pod watch to show the Job's ended Pod before listing it. */
+const POD_WATCH_WAIT_MS = 100;
 
 export class ResultRecorder {
   readonly #o: ResultRecorderOptions;
@@ -158,6 +169,7 @@ export class ResultRecorder {
     const result = resultOf(ref, requestId, state, outcome);
     const written = await this.#retry(log, 'writing the result', () => this.#o.results.write(result));
     if (written === undefined) return false;
+    this.#o.podOutcomes?.forget(ref.namespace, ref.name);
     if (written) {
       this.#o.onRecorded?.(result);
       log.info({ status: result.status }, 'result recorded');
@@ -242,6 +254,22 @@ export class ResultRecorder {
 
   /** The exit code and termination message of the container that decided the Job. */
   async #outcome(
+    ref: JobRef,
+    phase: 'Succeeded' | 'Failed',
+    log: Logger,
+  ): Promise<ContainerOutcome | undefined> {
+    const watched = await this.#o.podOutcomes?.outcome(ref.namespace, ref.name, phase, POD_WATCH_WAIT_MS);
+    if (watched !== undefined) {
+      this.#o.onOutcome?.('watch');
+      return watched;
+    }
+    const listed = await this.#listedOutcome(ref, phase, log);
+    this.#o.onOutcome?.(listed === undefined ? 'none' : 'list');
+    return listed;
+  }
+
+  /** The outcome read from a list of the Job's Pods. */
+  async #listedOutcome(
     ref: JobRef,
     phase: 'Succeeded' | 'Failed',
     log: Logger,
