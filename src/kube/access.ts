@@ -23,7 +23,7 @@ export const REQUIRED_PERMISSIONS: readonly Permission[] = [
   { group: 'batch', resource: 'jobs', verb: 'delete', why: 'delete / clean up finished Jobs' },
   { group: '', resource: 'pods', verb: 'get', why: "read a Job's Pod" },
   { group: '', resource: 'pods', verb: 'list', why: "find a Job's Pods (logs, exit codes)" },
-  { group: '', resource: 'pods', verb: 'watch', why: "follow a Job's Pods" },
+  { group: '', resource: 'pods', verb: 'watch', why: "results' exit codes (a watch of ended Pods)" },
   { group: '', resource: 'pods', subresource: 'log', verb: 'get', why: 'kjd logs' },
 ];
 
