@@ -92,22 +92,29 @@ export class PodOutcomes {
   }
 
   /**
-   * The outcome of the container that decided the Job, from the watched Pods:
-   * at once when they show it, else as soon as they do, within `waitMs` (the
-   * Pod's end precedes the Job's, but the two watches deliver independently).
-   * Undefined when the namespace is not watched now or nothing came in time:
-   * the caller then lists the Job's Pods.
+   * The outcome of the container that decided the Job, from the watched Pods,
+   * once at least `pods` of them ended in `phase` (the Job's own count: a Job
+   * retried after failures has more than one): at once when they show it,
+   * else as soon as they do, within `waitMs` (the Pods end before the Job
+   * does, but the two watches deliver independently). Undefined when the
+   * namespace is not watched now or nothing came in time: the caller then
+   * lists the Job's Pods.
    */
   async outcome(
     namespace: string,
     job: string,
     phase: 'Succeeded' | 'Failed',
     waitMs: number,
+    pods = 1,
   ): Promise<ContainerOutcome | undefined> {
     const key = `${namespace}/${job}`;
     const found = () => {
       const entry = this.#byJob.get(key);
-      return entry === undefined ? undefined : containerOutcome([...entry.pods.values()], phase);
+      if (entry === undefined) return undefined;
+      const ended = [...entry.pods.values()].filter((p) => containerOutcome([p], phase) !== undefined);
+      // The last attempt decides: with fewer ended Pods than the Job counted,
+      // the one that decided may not have been delivered yet.
+      return ended.length >= pods ? containerOutcome(ended, phase) : undefined;
     };
     const now = found();
     if (now !== undefined || !this.#live.has(namespace) || this.#lagging.has(namespace) || waitMs <= 0)

@@ -165,7 +165,7 @@ export class ResultRecorder {
   ): Promise<boolean> {
     const phase = state?.finished === true ? state.phase : undefined;
     const outcome =
-      phase === 'Failed' || phase === 'Succeeded' ? await this.#outcome(ref, phase, log) : undefined;
+      phase === 'Failed' || phase === 'Succeeded' ? await this.#outcome(ref, phase, state, log) : undefined;
     const result = resultOf(ref, requestId, state, outcome);
     const written = await this.#retry(log, 'writing the result', () => this.#o.results.write(result));
     if (written === undefined) return false;
@@ -256,9 +256,17 @@ export class ResultRecorder {
   async #outcome(
     ref: JobRef,
     phase: 'Succeeded' | 'Failed',
+    state: JobState | undefined,
     log: Logger,
   ): Promise<ContainerOutcome | undefined> {
-    const watched = await this.#o.podOutcomes?.outcome(ref.namespace, ref.name, phase, POD_WATCH_WAIT_MS);
+    const counted = phase === 'Failed' ? state?.failed : state?.succeeded;
+    const watched = await this.#o.podOutcomes?.outcome(
+      ref.namespace,
+      ref.name,
+      phase,
+      POD_WATCH_WAIT_MS,
+      Math.max(1, counted ?? 1),
+    );
     if (watched !== undefined) {
       this.#o.onOutcome?.('watch');
       return watched;
