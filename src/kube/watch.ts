@@ -9,6 +9,9 @@ import { KubeGoneError, apiError, type ApiStatus } from './errors.ts';
 import type { KubeTransport } from './transport.ts';
 import { parseKubeJson } from './lean-json.ts';
 
+/** Before a watch's next start after its n-th failure in a row: 0.5 s, 1 s, 2 s, ... up to 30 s. */
+export const watchRestartDelayMs = (n: number): number => Math.min(30_000, 250 * 2 ** Math.min(n, 7));
+
 /** The bookmark that ends a watch's streamed initial state. */
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 

@@ -21,7 +21,7 @@ import {
 import type { KubeTransport } from '../kube/transport.ts';
 import { ANNOTATION_ITEMS_PER_POD, batchRequestIds } from '../template/index.ts';
 import { endedIndexes } from './batch-results.ts';
-import { INITIAL_EVENTS_END, watchJobs } from '../kube/watch.ts';
+import { INITIAL_EVENTS_END, watchJobs, watchRestartDelayMs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
 
 export interface JobTrackerOptions {
@@ -122,9 +122,6 @@ function batchRefOf(job: V1Job): { batch?: BatchRef } {
 /** A watch that ends this soon with nothing in it is failing: back off before the next. */
 const QUICK_END_MS = 1000;
 
-/** 0.5 s, 1 s, 2 s, ... up to 30 s after the n-th restart in a row that got nowhere. */
-const restartDelayMs = (n: number) => Math.min(30_000, 250 * 2 ** Math.min(n, 7));
-
 export class JobTracker {
   readonly #o: JobTrackerOptions;
   /** namespace/name -> the phase last seen and whether it was finished. */
@@ -209,7 +206,7 @@ export class JobTracker {
           // closing it at once): again, but never as a loop of requests.
           if (!complete && !isAborted(signal)) {
             failures++;
-            await sleep(restartDelayMs(failures), signal).catch(() => undefined);
+            await sleep(watchRestartDelayMs(failures), signal).catch(() => undefined);
           }
         } else {
           const rv = await this.#relist(namespace);
@@ -230,7 +227,7 @@ export class JobTracker {
         if (!(err instanceof KubeGoneError)) {
           failures++;
           this.#o.logger.warn({ err, namespace }, 'Job watch failed; resyncing');
-          await sleep(restartDelayMs(failures), signal).catch(() => undefined);
+          await sleep(watchRestartDelayMs(failures), signal).catch(() => undefined);
         }
       }
     }
@@ -325,7 +322,7 @@ export class JobTracker {
       // A watch the server (or something in between) ends at once, again and
       // again, must not become a loop of requests.
       quickEnds = events === 0 && Date.now() - started < QUICK_END_MS ? quickEnds + 1 : 0;
-      if (quickEnds > 0) await sleep(restartDelayMs(quickEnds), signal);
+      if (quickEnds > 0) await sleep(watchRestartDelayMs(quickEnds), signal);
     }
   }
 

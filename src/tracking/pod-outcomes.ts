@@ -18,7 +18,7 @@ import type { JobOperations } from '../kube/jobs.ts';
 import { JOB_NAME_POD_LABEL, LABEL_MANAGED_BY, MANAGED_BY_KJD } from '../kube/labels.ts';
 import { containerOutcome, type ContainerOutcome } from '../kube/pod-outcome.ts';
 import type { KubeTransport } from '../kube/transport.ts';
-import { watchPods } from '../kube/watch.ts';
+import { watchPods, watchRestartDelayMs } from '../kube/watch.ts';
 import { isAborted, sleep } from '../time/sleep.ts';
 
 /** Pods that ended: the API server filters, so running Pods' updates are never sent. */
@@ -43,9 +43,6 @@ interface Entry {
   readonly pods: Map<string, V1Pod>;
   at: number;
 }
-
-/** 0.5 s, 1 s, 2 s, ... up to 30 s after the n-th failure in a row. */
-const restartDelayMs = (n: number) => Math.min(30_000, 250 * 2 ** Math.min(n, 7));
 
 export class PodOutcomes {
   readonly #o: PodOutcomesOptions;
@@ -171,7 +168,7 @@ export class PodOutcomes {
         if (!(err instanceof KubeGoneError)) {
           failures++;
           this.#o.logger.warn({ err, namespace }, 'Pod watch failed; restarting');
-          await sleep(restartDelayMs(failures), signal).catch(() => undefined);
+          await sleep(watchRestartDelayMs(failures), signal).catch(() => undefined);
         }
       }
     }
