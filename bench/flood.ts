@@ -3,11 +3,15 @@
 // One `kjd serve` with an HTTP route (TokenReview auth); a producer with a
 // real ServiceAccount token POSTs `items` items, 32 at a time, and its rate is
 // read from the cluster (the Jobs that exist, their creation times). After one
-// warm-up round (not counted: a cold API server is slower), rounds alternate
-// without and with a flood of `bogus-per-second` requests, each with a token
-// nobody issued; which of the two goes first alternates too, so a drift over
-// the run does not favour either. The ratio of the medians goes to
-// test/security/results/latest.json (flood) and docs/security.md.
+// warm-up round (not counted: a cold API server is slower), each round runs
+// the producer three times: quiet; under a flood of `bogus-per-second`
+// requests to kjd, each with a token nobody issued; and under the same flood
+// aimed at a null responder (bench/flood/null-responder.ts), a bare Node
+// server that answers kjd's 429 bytes and does nothing else. That control
+// tells what the flood costs this machine (wrk, the kernel, any Node HTTP
+// server) apart from what kjd adds. Which kind goes first rotates. The
+// ratios of the medians go to test/security/results/latest.json (flood) and
+// docs/security.md.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -79,42 +83,69 @@ try {
     }),
   );
   const kjd = await startServe(config, dir, 'flood');
-  const legit: number[] = [];
+  const control = await startNullResponder();
+  const quiet: number[] = [];
   const flooded: number[] = [];
+  const controlled: number[] = [];
   let bogusSent = 0;
   let bogusMs = 0;
-  await produce(kjd.url, token, 'warm');
+  await verify('warm', await produce(kjd.url, token, 'warm'));
+  // Each round runs the three kinds once; which goes first rotates, so a drift over the run favours none.
+  const kinds = ['quiet', 'flood', 'control'] as const;
   for (let r = 0; r < rounds; r++) {
-    for (const withFlood of r % 2 === 0 ? [false, true] : [true, false]) {
-      const tag = `r${r}${withFlood ? 'f' : 'n'}`;
-      const flood = withFlood ? startFlood(kjd.url, bogusPerSecond) : undefined;
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + r) % kinds.length] ?? 'quiet';
+      const tag = `r${r}${kind[0] ?? ''}`;
+      // The flood goes to kjd, or to the null responder while the producer still uses kjd.
+      const target = kind === 'flood' ? kjd.url : kind === 'control' ? control.url : undefined;
+      const flood = target !== undefined ? startFlood(target, bogusPerSecond) : undefined;
       if (flood !== undefined) await sleep(1000); // the flood is under way before the producer starts
-      const cpu0 = await cpuMs(kjd.child.pid);
-      const rate = await produce(kjd.url, token, tag);
-      const cpu = (await cpuMs(kjd.child.pid)) - cpu0;
+      const pids = {
+        kjd: kjd.child.pid,
+        wrk: flood?.pid,
+        responder: kind === 'control' ? control.pid : undefined,
+      };
+      const cpu0 = await cpuOf(pids);
+      const wallMs = await produce(kjd.url, token, tag);
+      const cpu = await cpuOf(pids);
+      const rate = await verify(tag, wallMs);
       if (flood !== undefined) {
         const f = await flood.stop();
-        bogusSent += f.sent;
-        bogusMs += f.ms;
+        if (kind === 'flood') {
+          bogusSent += f.sent;
+          bogusMs += f.ms;
+        }
       }
-      (withFlood ? flooded : legit).push(rate);
+      (kind === 'quiet' ? quiet : kind === 'flood' ? flooded : controlled).push(rate);
+      const share = (name: keyof typeof pids) =>
+        pids[name] === undefined
+          ? ''
+          : ` ${name} ${(((cpu[name] - cpu0[name]) / wallMs) * 100).toFixed(0)} %`;
       log(
-        `${tag}: ${rate.toFixed(1)} Jobs/s${withFlood ? ' under the flood' : ''}, kjd CPU ${(cpu / (items / rate) / 10).toFixed(0)} %`,
+        `${tag}: ${rate.toFixed(1)} Jobs/s (${kind}); CPU of a core:${share('kjd')}${share('wrk')}${share('responder')}`,
       );
     }
   }
   kjd.child.kill('SIGTERM');
   await kjd.exited;
-  const ratio = median(flooded) / median(legit);
+  control.stop();
+  const ratio = median(flooded) / median(quiet);
+  const controlRatio = median(controlled) / median(quiet);
   const achieved = Math.round((bogusSent / bogusMs) * 1000);
+  const byRound = (xs: number[]) => xs.map((f, i) => (f / (quiet[i] ?? f)).toFixed(2)).join(', ');
   log(
-    `legit ${median(legit).toFixed(1)} Jobs/s, under ${achieved} bogus/s ${median(flooded).toFixed(1)}: ratio ${ratio.toFixed(3)}` +
-      ` (round by round ${flooded.map((f, i) => (f / (legit[i] ?? f)).toFixed(2)).join(', ')})`,
+    `legit ${median(quiet).toFixed(1)} Jobs/s; under ${achieved} bogus/s at kjd ${median(flooded).toFixed(1)}: ratio ${ratio.toFixed(3)}` +
+      ` (round by round ${byRound(flooded)}); at the null responder ${median(controlled).toFixed(1)}: ratio ${controlRatio.toFixed(3)}` +
+      ` (round by round ${byRound(controlled)})`,
   );
   // The security results show the default placement; a split run is only logged (docs/security.md quotes it).
   if (placement === 'shared')
     await mergeResults({
-      flood: { bogusPerSecond: achieved, legitJobsPerSecondRatio: Math.round(ratio * 1000) / 1000 },
+      flood: {
+        bogusPerSecond: achieved,
+        legitJobsPerSecondRatio: Math.round(ratio * 1000) / 1000,
+        nullResponderRatio: Math.round(controlRatio * 1000) / 1000,
+      },
     });
 } finally {
   unplace();
@@ -123,7 +154,7 @@ try {
   await env.stop();
 }
 
-/** POSTs `items` items, 32 at a time; Jobs/s from the first request to the last 202, each checked by the API server. */
+/** POSTs `items` items, 32 at a time; returns the ms from the first request to the last 202. */
 async function produce(url: string, token: string, tag: string): Promise<number> {
   let next = 0;
   const started = performance.now();
@@ -143,7 +174,15 @@ async function produce(url: string, token: string, tag: string): Promise<number>
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));
-  const seconds = (performance.now() - started) / 1000;
+  return performance.now() - started;
+}
+
+/**
+ * Jobs/s of round `tag`, after checking with the API server that each item
+ * has its Job. Apart from produce(), so the CPU shares logged cover the
+ * posting only, not this list of a namespace that grows every round.
+ */
+async function verify(tag: string, ms: number): Promise<number> {
   const listed = await env.admin.call<{ items: { metadata: { annotations?: Record<string, string> } }[] }>(
     'GET',
     apiPath('batch/v1', ns.name, 'jobs'),
@@ -152,7 +191,7 @@ async function produce(url: string, token: string, tag: string): Promise<number>
     j.metadata.annotations?.['kjd.dev/request-id']?.startsWith(`${tag}-`),
   ).length;
   if (made !== items) throw new Error(`${tag}: ${made} Jobs for ${items} items`);
-  return items / seconds;
+  return items / (ms / 1000);
 }
 
 /**
@@ -160,7 +199,10 @@ async function produce(url: string, token: string, tag: string): Promise<number>
  * flood's own cost neither shares the producer's event loop nor (much) its
  * CPU: what the ratio measures is what the flood costs kjd. Runs until stopped.
  */
-function startFlood(url: string, perSecond: number): { stop(): Promise<{ sent: number; ms: number }> } {
+function startFlood(
+  url: string,
+  perSecond: number,
+): { pid: number | undefined; stop(): Promise<{ sent: number; ms: number }> } {
   // wrk waits `delay` before each request on a connection, then the answer:
   // many connections with a long delay keep the answer's latency a small part
   // of each cycle, so the achieved rate stays near the asked one.
@@ -184,6 +226,7 @@ function startFlood(url: string, perSecond: number): { stop(): Promise<{ sent: n
   wrk.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = once(wrk, 'exit');
   return {
+    pid: wrk.pid,
     async stop() {
       wrk.kill('SIGINT'); // wrk stops, prints its summary and runs the script's done()
       await exited;
@@ -195,6 +238,21 @@ function startFlood(url: string, perSecond: number): { stop(): Promise<{ sent: n
       return { sent: s.requests, ms: s.durationUs / 1000 };
     },
   };
+}
+
+/** The null responder (bench/flood/null-responder.ts) in a process of its own, as kjd is. */
+async function startNullResponder(): Promise<{ url: string; pid: number | undefined; stop(): void }> {
+  const child = spawn(process.execPath, [new URL('flood/null-responder.ts', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(child.stdout.setEncoding('utf8'), 'data')) as [string];
+  return { url: `http://127.0.0.1:${line.trim()}`, pid: child.pid, stop: () => child.kill('SIGTERM') };
+}
+
+async function cpuOf<K extends string>(pids: Record<K, number | undefined>): Promise<Record<K, number>> {
+  const out = {} as Record<K, number>;
+  for (const name of Object.keys(pids) as K[]) out[name] = await cpuMs(pids[name]);
+  return out;
 }
 
 /** User + system CPU time of a process, in ms (Linux /proc; clock ticks are 10 ms). */

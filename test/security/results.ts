@@ -14,7 +14,12 @@ export interface SecurityResults {
     injections: number;
     peakRssMB: number;
   };
-  flood?: { bogusPerSecond: number; legitJobsPerSecondRatio: number };
+  flood?: {
+    bogusPerSecond: number;
+    legitJobsPerSecondRatio: number;
+    /** The same ratio with the flood aimed at a bare Node server instead of kjd (the machine's floor). */
+    nullResponderRatio?: number;
+  };
   matrix?: { cases: number; passed: number };
 }
 
