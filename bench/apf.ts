@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../harness/paths.ts';
-import { ceiling, kjd, templates, type ContenderSpec } from './lib/contenders.ts';
+import { ceiling, kjd, kjdFloor, templates, type ContenderSpec } from './lib/contenders.ts';
 import { startEnvironment, type BenchEnvironment } from './lib/environment.ts';
 import { suffix } from './lib/kjd-alone.ts';
 import { mergeIntoLatest } from './lib/scenario-files.ts';
@@ -33,7 +33,7 @@ const RECOMMENDED_FIXED = {
 const FLOW_API = '/apis/flowcontrol.apiserver.k8s.io/v1';
 
 export interface ApfRun {
-  readonly contender: 'ceiling' | 'kjdDefault' | 'kjd';
+  readonly contender: 'ceiling' | 'kjdDefault' | 'kjd' | 'kjdFloor';
   readonly items: number;
   readonly created: number;
   readonly extra: number;
@@ -107,6 +107,8 @@ export async function runApfBench(argv: readonly string[]): Promise<void> {
       ceiling(workers),
       kjd('kjdDefault', 'kjd serve, default settings', { nodeArgs }),
       kjd('kjd', 'kjd serve, fixed pacing (recommended settings)', { ...RECOMMENDED_FIXED, nodeArgs }),
+      // kjd's Jobs through kjd's transport, as many in flight as the raw creator: what Node and JSON cost here.
+      kjdFloor(workers),
     ];
     const runs: ApfRun[] = [];
     for (let r = 0; r < repetitions; r++) {

@@ -11,6 +11,7 @@ import { repoRoot } from '../harness/paths.ts';
 import {
   ceiling,
   kjd,
+  kjdFloor,
   seed000,
   seed001,
   templates,
@@ -121,6 +122,7 @@ try {
       kjd('kjd', 'kjd serve, recommended settings', recommended),
       kjd('kjdDefault', 'kjd serve, default settings', {}),
       ceiling(workers),
+      kjdFloor(),
       seed000,
       seed001,
     ];

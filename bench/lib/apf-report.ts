@@ -8,6 +8,7 @@ const LABELS: Readonly<Record<ApfRun['contender'], string>> = {
   ceiling: 'raw creator (Go client-go, 32 workers; its 429s retried by client-go): the level’s capacity',
   kjdDefault: 'kjd serve, default settings (adaptive pacing)',
   kjd: 'kjd serve, fixed pacing (qps 1000, burst 2000)',
+  kjdFloor: 'floor: kjd’s render and transport alone (Node, 32 in flight, no Redis, no watch)',
 };
 
 /** The median of a figure older runs did not record, or n/a. */
@@ -30,7 +31,7 @@ export function renderApfMarkdown(r: ApfResults): string {
     '| contender | Jobs/s (median) | per run | requests dispatched | 429s | 429 share | lost | ms a request holds its seat | seats per request |',
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const c of ['ceiling', 'kjdDefault', 'kjd'] as const) {
+  for (const c of ['ceiling', 'kjdFloor', 'kjdDefault', 'kjd'] as const) {
     const runs = r.runs.filter((x) => x.contender === c);
     if (runs.length === 0) continue;
     const dispatched = runs.reduce((n, x) => n + x.dispatched, 0);

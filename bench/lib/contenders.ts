@@ -1,4 +1,4 @@
-// The five ways of turning the same items into the same Jobs that the
+// The six ways of turning the same items into the same Jobs that the
 // benchmark compares. Each starts in its own namespace under its own
 // ServiceAccount (as in a Pod), waits for items, and is stopped afterwards.
 import { readFileSync } from 'node:fs';
@@ -123,6 +123,39 @@ export function ceiling(workers: number): ContenderSpec {
         process,
         feed(ids) {
           // All items "arrive" at once: the moment the creator is told to go.
+          const t = now();
+          process.child.stdin?.write('go\n');
+          return Promise.resolve(new Map(ids.map((id) => [id, t])));
+        },
+        stop: () => process.stop(),
+      };
+    },
+  };
+}
+
+/**
+ * kjd's renderer and transport alone (bench/peers/node/creator.ts): the same
+ * Jobs as kjd's, created 128 at a time, without its queue, bookkeeping or
+ * watch. What kjd adds over this is what its guarantees cost.
+ */
+export function kjdFloor(workers = 128): ContenderSpec {
+  return {
+    name: 'kjdFloor',
+    label: `floor: kjd's render and transport alone (Node, ${String(workers)} in flight)`,
+    jobName: kjdJobName,
+    async start(ns, ctx, items) {
+      const process = await spawnContender(
+        globalThis.process.execPath,
+        [
+          ...IMAGE_NODE_FLAGS, join(repoRoot, 'bench', 'peers', 'node', 'creator.ts'),
+          '--sa-dir', ns.serviceAccountDir, '--worker-job', ctx.template, '--items', String(items),
+          '--workers', String(workers), '--prefix', 'i', '--route', KJD_ROUTE, '--instance', ns.name,
+        ], // prettier-ignore
+        { env: ns.podEnv },
+      );
+      return {
+        process,
+        feed(ids) {
           const t = now();
           process.child.stdin?.write('go\n');
           return Promise.resolve(new Map(ids.map((id) => [id, t])));

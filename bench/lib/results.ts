@@ -3,7 +3,7 @@
 // is generated from it by bench/report.ts.
 
 /** The contenders of the throughput run, in the order they are shown. */
-export const CONTENDERS = ['kjd', 'kjdDefault', 'ceiling', 'seed000', 'seed001'] as const;
+export const CONTENDERS = ['kjd', 'kjdDefault', 'ceiling', 'kjdFloor', 'seed000', 'seed001'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 /** Quantiles kept for latency distributions (charts), in percent. */
@@ -95,6 +95,10 @@ export interface BenchResults {
     readonly kjdVsSeed000: Spread;
     readonly kjdVsSeed001: Spread;
     readonly kjdDefaultVsCeiling: Spread;
+    /** kjd (recommended settings) against its own renderer and transport alone. */
+    readonly kjdVsFloor: Spread;
+    /** kjd's renderer and transport alone against the Go ceiling: what Node and JSON cost. */
+    readonly floorVsCeiling: Spread;
   };
   /** kjd alone, recommended settings, open loop at `ratePerSecond`. */
   readonly steady20: {

@@ -30,6 +30,8 @@ export function summarizeRuns(
       kjdVsSeed000: ratio('kjd', 'seed000'),
       kjdVsSeed001: ratio('kjd', 'seed001'),
       kjdDefaultVsCeiling: ratio('kjdDefault', 'ceiling'),
+      kjdVsFloor: ratio('kjd', 'kjdFloor'),
+      floorVsCeiling: ratio('kjdFloor', 'ceiling'),
     },
   };
 }

@@ -16,6 +16,7 @@ export const PALETTE: Readonly<Record<ContenderName, string>> = {
   kjd: '#1f5fbf',
   kjdDefault: '#17a3b8',
   ceiling: '#7a7a7a',
+  kjdFloor: '#8e5bb5',
   seed000: '#e8780c',
   seed001: '#3a9a3a',
 };
