@@ -119,17 +119,22 @@ export function ceiling(workers: number): ContenderSpec {
         ], // prettier-ignore
         { env: ns.podEnv },
       );
-      return {
-        process,
-        feed(ids) {
-          // All items "arrive" at once: the moment the creator is told to go.
-          const t = now();
-          process.child.stdin?.write('go\n');
-          return Promise.resolve(new Map(ids.map((id) => [id, t])));
-        },
-        stop: () => process.stop(),
-      };
+      return toldToGo(process);
     },
+  };
+}
+
+/** A creator that holds every item from the start and begins on a line on stdin (the Go and Node peers). */
+function toldToGo(process: Contender): RunningContender {
+  return {
+    process,
+    feed(ids) {
+      // All items "arrive" at once: the moment the creator is told to go.
+      const t = now();
+      process.child.stdin?.write('go\n');
+      return Promise.resolve(new Map(ids.map((id) => [id, t])));
+    },
+    stop: () => process.stop(),
   };
 }
 
@@ -153,15 +158,7 @@ export function kjdFloor(workers = 128): ContenderSpec {
         ], // prettier-ignore
         { env: ns.podEnv },
       );
-      return {
-        process,
-        feed(ids) {
-          const t = now();
-          process.child.stdin?.write('go\n');
-          return Promise.resolve(new Map(ids.map((id) => [id, t])));
-        },
-        stop: () => process.stop(),
-      };
+      return toldToGo(process);
     },
   };
 }
