@@ -1,4 +1,4 @@
-// `npm run bench -- --scenario apf [--items 1000] [--repetitions 2] [--shares 1] [--ceiling-workers 32]`:
+// `npm run bench -- --scenario apf [--items 1000] [--repetitions 4] [--shares 1] [--ceiling-workers 32]`:
 // kjd under API Priority and Fairness (issue 16). The bench makes a
 // PriorityLevelConfiguration with a small concurrency share and, per
 // contender, a FlowSchema that puts that contender's ServiceAccount (and only
@@ -67,7 +67,8 @@ export async function runApfBench(argv: readonly string[]): Promise<void> {
     args: [...argv],
     options: {
       items: { type: 'string', default: '1000' },
-      repetitions: { type: 'string', default: '2' },
+      // Two were too few: 0.86x and 0.66x two minutes apart (2026-12-04 21:45, 21:47).
+      repetitions: { type: 'string', default: '4' },
       shares: { type: 'string', default: '1' },
       'ceiling-workers': { type: 'string', default: '32' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
