@@ -5,8 +5,8 @@
 // cannot write comes from bench/limits.md, written by hand once.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CONTENDERS } from './lib/results.ts';
-import type { BenchResults, Percentiles, Spread } from './lib/results.ts';
+import { contendersIn } from './lib/results.ts';
+import type { BenchResults, Percentiles, Spread, CONTENDERS } from './lib/results.ts';
 import { formatJobsPerSecond, renderSvg } from './lib/svg.ts';
 import { apfSection } from './lib/apf-report.ts';
 import { e2eSection } from './lib/e2e-report.ts';
@@ -104,10 +104,14 @@ function headlineRatios(r: BenchResults): string {
       spread: r.ratios.kjdDefaultVsCeiling,
       target: 0.9,
     },
-    // No target: where kjd's gap to the ceiling comes from (bench/limits.md).
-    { name: `${label('kjd')} / ${label('kjdFloor')}`, spread: r.ratios.kjdVsFloor },
-    { name: `${label('kjdFloor')} / ${label('ceiling')}`, spread: r.ratios.floorVsCeiling },
   ];
+  // No target: where kjd's gap to the ceiling comes from (bench/limits.md). Older files have no floor.
+  const { kjdVsFloor, floorVsCeiling } = r.ratios;
+  if (kjdVsFloor !== undefined && floorVsCeiling !== undefined)
+    rows.push(
+      { name: `${label('kjd')} / ${label('kjdFloor')}`, spread: kjdVsFloor },
+      { name: `${label('kjdFloor')} / ${label('ceiling')}`, spread: floorVsCeiling },
+    );
   const body = table(
     ['Jobs/s ratio', 'Median', 'Min–max', 'Per repetition', 'Target', 'Met?'],
     rows.map(({ name, spread: s, target }) => [
@@ -136,7 +140,7 @@ function headlineRatios(r: BenchResults): string {
 }
 
 function throughput(r: BenchResults, svgFileName: string): string {
-  const rows = CONTENDERS.map((name) => {
+  const rows = contendersIn(r).map((name) => {
     const s = r.contenders[name];
     const lo = Math.min(...s.jobsPerSecondRuns);
     const hi = Math.max(...s.jobsPerSecondRuns);

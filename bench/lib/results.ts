@@ -6,6 +6,11 @@
 export const CONTENDERS = ['kjd', 'kjdDefault', 'ceiling', 'kjdFloor', 'seed000', 'seed001'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
+/** The contenders a results file has, in CONTENDERS order: a file from before a contender was added lacks it. */
+export function contendersIn(r: { readonly contenders: object }): ContenderName[] {
+  return CONTENDERS.filter((n) => n in r.contenders);
+}
+
 /** Quantiles kept for latency distributions (charts), in percent. */
 export const CDF_QUANTILES = [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.9, 100] as const;
 
@@ -95,10 +100,10 @@ export interface BenchResults {
     readonly kjdVsSeed000: Spread;
     readonly kjdVsSeed001: Spread;
     readonly kjdDefaultVsCeiling: Spread;
-    /** kjd (recommended settings) against its own renderer and transport alone. */
-    readonly kjdVsFloor: Spread;
+    /** kjd (recommended settings) against its own renderer and transport alone (absent before 2026-12-04 21:40). */
+    readonly kjdVsFloor?: Spread;
     /** kjd's renderer and transport alone against the Go ceiling: what Node and JSON cost. */
-    readonly floorVsCeiling: Spread;
+    readonly floorVsCeiling?: Spread;
   };
   /** kjd alone, recommended settings, open loop at `ratePerSecond`. */
   readonly steady20: {

@@ -2,7 +2,7 @@
 // report needs no plotting dependency and the file diffs readably in git.
 // Left: median Jobs/s per contender with the min–max spread of repetitions;
 // right: the enqueue → created latency distribution of each contender.
-import { CDF_QUANTILES, CONTENDERS } from './results.ts';
+import { CDF_QUANTILES, contendersIn } from './results.ts';
 import type { BenchResults, ContenderName } from './results.ts';
 
 const WIDTH = 900;
@@ -101,7 +101,7 @@ function clip(label: string): string {
 }
 
 function throughputPanel(results: BenchResults): string {
-  const rows = CONTENDERS.map((name) => ({ name, s: results.contenders[name] }));
+  const rows = contendersIn(results).map((name) => ({ name, s: results.contenders[name] }));
   const left = BAR.left;
   const highest = Math.max(...rows.flatMap((r) => [r.s.jobsPerSecond, ...r.s.jobsPerSecondRuns]));
   // Leave room right of the longest bar for its value label.
@@ -160,7 +160,9 @@ function bar(
 const CDF = { left: 515, right: 880, top: 44, bottom: 250, panelLeft: 455 } as const;
 
 function latencyRange(results: BenchResults): { min: number; max: number } {
-  const all = CONTENDERS.flatMap((n) => results.contenders[n].latencyCdfMs).filter(Number.isFinite);
+  const all = contendersIn(results)
+    .flatMap((n) => results.contenders[n].latencyCdfMs)
+    .filter(Number.isFinite);
   const min = Math.max(0.5, Math.min(...all));
   const max = Math.max(...all);
   // A degenerate range (one value, or nothing) still needs a width to draw.
@@ -199,7 +201,7 @@ function latencyPanel(results: BenchResults): string {
   );
   out.push(text(CDF.left - 34, (CDF.top + CDF.bottom) / 2, '% of items', { anchor: 'middle', rotate: true }));
   // kjd last, so its line is drawn on top of the others.
-  const order = [...CONTENDERS.filter((n) => n !== 'kjd'), 'kjd' as const];
+  const order = [...contendersIn(results).filter((n) => n !== 'kjd'), 'kjd' as const];
   for (const name of order) out.push(cdfLine(name, results.contenders[name].latencyCdfMs, x, y));
   out.push(legend(results));
   return out.join('\n');
@@ -224,7 +226,7 @@ function legend(results: BenchResults): string {
   const out: string[] = [];
   let x: number = CDF.panelLeft;
   let y: number = CDF.bottom + 54;
-  for (const name of CONTENDERS) {
+  for (const name of contendersIn(results)) {
     const label = results.contenders[name].label;
     const width = 22 + clip(label).length * LEGEND_CHAR_WIDTH + 18;
     if (x + width > WIDTH - 8 && x > CDF.panelLeft) {
