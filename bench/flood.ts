@@ -52,6 +52,8 @@ const env = await startEnvironment({ reuse: values.reuse }, log);
 const unplace = place(env, placement, log);
 const ns = await createNamespace(env, `flood-${randomBytes(3).toString('hex')}`);
 const dir = await mkdtemp(join(tmpdir(), 'kjd-flood-'));
+// Processes to stop however the run ends (the null responder, a flood under way).
+const stoppers = new Set<() => void>();
 try {
   await env.admin.call('POST', apiPath('v1', ns.name, 'serviceaccounts'), {
     body: { metadata: { name: 'producer' } },
@@ -84,6 +86,7 @@ try {
   );
   const kjd = await startServe(config, dir, 'flood');
   const control = await startNullResponder();
+  stoppers.add(control.stop);
   const quiet: number[] = [];
   const flooded: number[] = [];
   const controlled: number[] = [];
@@ -99,7 +102,10 @@ try {
       // The flood goes to kjd, or to the null responder while the producer still uses kjd.
       const target = kind === 'flood' ? kjd.url : kind === 'control' ? control.url : undefined;
       const flood = target !== undefined ? startFlood(target, bogusPerSecond) : undefined;
-      if (flood !== undefined) await sleep(1000); // the flood is under way before the producer starts
+      if (flood !== undefined) {
+        stoppers.add(flood.kill);
+        await sleep(1000); // the flood is under way before the producer starts
+      }
       const pids = {
         kjd: kjd.child.pid,
         wrk: flood?.pid,
@@ -110,6 +116,7 @@ try {
       const cpu = await cpuOf(pids);
       const rate = await verify(tag, wallMs);
       if (flood !== undefined) {
+        stoppers.delete(flood.kill);
         const f = await flood.stop();
         if (kind === 'flood') {
           bogusSent += f.sent;
@@ -128,7 +135,6 @@ try {
   }
   kjd.child.kill('SIGTERM');
   await kjd.exited;
-  control.stop();
   const ratio = median(flooded) / median(quiet);
   const controlRatio = median(controlled) / median(quiet);
   const achieved = Math.round((bogusSent / bogusMs) * 1000);
@@ -148,6 +154,7 @@ try {
       },
     });
 } finally {
+  for (const stop of stoppers) stop();
   unplace();
   await ns.remove();
   await rm(dir, { recursive: true, force: true });
@@ -202,7 +209,7 @@ async function verify(tag: string, ms: number): Promise<number> {
 function startFlood(
   url: string,
   perSecond: number,
-): { pid: number | undefined; stop(): Promise<{ sent: number; ms: number }> } {
+): { pid: number | undefined; kill: () => void; stop(): Promise<{ sent: number; ms: number }> } {
   // wrk waits `delay` before each request on a connection, then the answer:
   // many connections with a long delay keep the answer's latency a small part
   // of each cycle, so the achieved rate stays near the asked one.
@@ -227,6 +234,7 @@ function startFlood(
   const exited = once(wrk, 'exit');
   return {
     pid: wrk.pid,
+    kill: () => wrk.kill('SIGKILL'),
     async stop() {
       wrk.kill('SIGINT'); // wrk stops, prints its summary and runs the script's done()
       await exited;
@@ -241,7 +249,7 @@ function startFlood(
 }
 
 /** The null responder (bench/flood/null-responder.ts) in a process of its own, as kjd is. */
-async function startNullResponder(): Promise<{ url: string; pid: number | undefined; stop(): void }> {
+async function startNullResponder(): Promise<{ url: string; pid: number | undefined; stop: () => void }> {
   const child = spawn(process.execPath, [new URL('flood/null-responder.ts', import.meta.url).pathname], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
