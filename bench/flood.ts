@@ -156,7 +156,8 @@ try {
 } finally {
   for (const stop of stoppers) stop();
   unplace();
-  await ns.remove();
+  // The cluster may be gone already (another bench run started one of the same name): stop Redis anyway.
+  await ns.remove().catch((err: unknown) => log(`removing the namespace failed: ${String(err)}`));
   await rm(dir, { recursive: true, force: true });
   await env.stop();
 }
