@@ -12,7 +12,8 @@
 //     --workers W --prefix P --route NAME --instance NAME
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { apiPath, KubeClient } from '../../../src/kube/client.ts';
+import { KubeClient } from '../../../src/kube/client.ts';
+import { JobOperations } from '../../../src/kube/jobs.ts';
 import { LABEL_INSTANCE } from '../../../src/kube/labels.ts';
 import { loadTemplate } from '../../../src/template/index.ts';
 
@@ -41,7 +42,8 @@ const client = KubeClient.connect({
   transport: { rateLimit: { qps: 1e9, burst: 1e9 }, connections: workers },
 });
 const template = await loadTemplate(templatePath);
-const path = apiPath('batch/v1', client.namespace, 'jobs');
+// kjd's own create (fieldValidation=Strict), so the floor sends exactly what kjd sends.
+const jobs = new JobOperations(client);
 
 process.stdout.write('ready\n');
 const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -65,7 +67,7 @@ await Promise.all(
       job.metadata ??= {};
       job.metadata.labels = { ...job.metadata.labels, [LABEL_INSTANCE]: values.instance };
       try {
-        await client.call('POST', path, { body: job, query: { fieldValidation: 'Strict' } });
+        await jobs.create(job);
         created++;
       } catch (err) {
         failed++;
