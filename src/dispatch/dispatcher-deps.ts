@@ -63,7 +63,7 @@ export interface DispatcherDeps {
    * before its item's ack (ADR 0009) instead of by jobFinalizers, which then
    * only batch Jobs get.
    */
-  readonly inFlight?: Pick<InFlightRecords, 'add'>;
+  readonly inFlight?: Pick<InFlightRecords, 'add' | 'remove'>;
   /** The request already has a result: no second Job (see HandleContext.alreadyDone). */
   readonly alreadyDone?: (requestId: string, idScope: string | undefined) => Promise<boolean>;
   /** Where batch routes claim their items (required when a route has `batch`). */

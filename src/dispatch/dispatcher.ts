@@ -98,9 +98,22 @@ export class Dispatcher {
     return this.#d.inFlight !== undefined && route.batch === undefined;
   }
 
-  /** Before the item's ack (or answer): the record that holds it until its result. */
-  async #record(route: Route, job: V1Job): Promise<void> {
-    if (this.#recorded(route)) await this.#d.inFlight?.add(recordOf(jobRef(job)));
+  /**
+   * Before the item's ack (or answer): the record that holds it until its
+   * result. A Job that already existed (a redelivery) may have ended and had
+   * its result written, and its record removed, while this create was on the
+   * wire; a record written after that would stay until kjd's next start. So
+   * for those the result is asked after the record: either the ask sees the
+   * result (the record goes here), or the result comes later and its
+   * recorder removes the record. A Job created just now cannot have ended yet.
+   */
+  async #record(route: Route, job: V1Job, existed: boolean): Promise<void> {
+    const inFlight = this.#d.inFlight;
+    if (inFlight === undefined || !this.#recorded(route)) return;
+    const record = recordOf(jobRef(job));
+    await inFlight.add(record);
+    if (existed && (await this.#d.alreadyDone?.(record.requestId, record.idScope)) === true)
+      await inFlight.remove(record);
   }
 
   async start(): Promise<void> {
@@ -206,7 +219,7 @@ export class Dispatcher {
    */
   async #recordSubmitted(route: Route, outcome: ItemOutcome): Promise<ItemOutcome> {
     if (outcome.kind !== 'created') return outcome;
-    await this.#record(route, outcome.job).catch((err: unknown) => {
+    await this.#record(route, outcome.job, outcome.existed).catch((err: unknown) => {
       this.#d.logger.warn(
         { err, jobName: outcome.job.metadata?.name },
         'recording the Job in flight failed; the next start adopts it',
@@ -406,7 +419,7 @@ export class Dispatcher {
         return;
       case 'created': {
         this.#gate(route).ok();
-        await this.#record(route, outcome.job);
+        await this.#record(route, outcome.job, outcome.existed);
         await source.ack(item);
         metrics.jobsCreated.inc({ route: route.name, outcome: outcome.existed ? 'existing' : 'created' });
         metrics.createLatency.observe({ route: route.name }, (performance.now() - started) / 1000);

@@ -28,8 +28,9 @@ const item = (payload: string, attempts = 1) => ({ requestId: 'r-1', payload, at
 function ctx(
   create: (job: V1Job) => Promise<CreateResult>,
   extra: Partial<HandleContext> = {},
-): HandleContext & { calls: V1Job[] } {
+): HandleContext & { calls: V1Job[]; deleted: string[] } {
   const calls: V1Job[] = [];
+  const deleted: string[] = [];
   return {
     template,
     namespace: 'ns',
@@ -41,8 +42,13 @@ function ctx(
         calls.push(job);
         return create(job);
       },
+      delete: (name) => {
+        deleted.push(name);
+        return Promise.resolve();
+      },
     },
     calls,
+    deleted,
     ...extra,
   };
 }
@@ -170,6 +176,30 @@ test('a request that already has a result gets no second Job (the result outlive
   assert.equal(out.kind, 'done');
   assert.deepEqual(asked, ['route-a|r-1']);
   assert.equal(c.calls.length, 0);
+});
+
+test('a redelivery whose Job ended and went while it was checked: the Job it made is taken back', async () => {
+  // The first delivery's Job ended, its result was written and its Job deleted
+  // between this delivery's check and its create, which so made a second Job.
+  let results = 0;
+  const c = ctx(ok, {
+    alreadyDone: () => Promise.resolve(results++ > 0),
+  });
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}', 2), c);
+  assert.equal(out.kind, 'done');
+  assert.equal(c.calls.length, 1);
+  assert.deepEqual(c.deleted, [c.calls[0]?.metadata?.name]);
+});
+
+test('a first delivery is not asked again after its create (one EXISTS per item)', async () => {
+  let asked = 0;
+  const c = ctx(ok, {
+    alreadyDone: () => Promise.resolve(asked++ > 0),
+  });
+  const out = await handleItem(item('{"CUSTOM_ID":"1"}', 1), c);
+  assert.equal(out.kind, 'created');
+  assert.equal(asked, 1);
+  assert.deepEqual(c.deleted, []);
 });
 
 test('a poison item (too big, too deep, too many keys) is dead-lettered unparsed', async () => {

@@ -58,8 +58,8 @@ export interface HandleContext {
    * deleted), so it must not run again. Asked before every create.
    */
   readonly alreadyDone?: (requestId: string, idScope: string | undefined) => Promise<boolean>;
-  /** Only create is needed: a narrow port, so tests can pass a fake of it. */
-  readonly jobs: Pick<JobOperations, 'create'>;
+  /** Create, and delete to take back a second Job (undoIfDone): a narrow port, so tests can pass a fake. */
+  readonly jobs: Pick<JobOperations, 'create' | 'delete'>;
   readonly maxAttempts: number;
   readonly retryBaseMs: number;
   readonly signal: AbortSignal;
@@ -95,11 +95,37 @@ export async function handleItem(item: WorkItem, ctx: HandleContext): Promise<It
   } catch (err) {
     return deadOrThrow(err);
   }
-  return createJob(job, ctx, async () =>
+  const done = async (): Promise<ItemOutcome | undefined> =>
     (await ctx.alreadyDone?.(item.requestId, ctx.idScope))
       ? { kind: 'done', jobName: job.metadata?.name ?? '' }
-      : undefined,
-  );
+      : undefined;
+  const outcome = await createJob(job, ctx, done);
+  if (outcome.kind !== 'created' || outcome.existed || item.attempts < 2) return outcome;
+  return (await undoIfDone(outcome.job, ctx, done)) ?? outcome;
+}
+
+/**
+ * A redelivered item's first Job may end, get its result and be deleted (its
+ * TTL, or a person) between the check before the create and the create,
+ * which then makes a second Job under the same name. Asked once more after
+ * the create, the result tells: the new Job is taken back before its Pod is
+ * likely to have started. Only redeliveries are asked, so a first delivery
+ * costs one check. Undefined: keep the Job (no result, or the delete failed,
+ * in which case the Job runs and its result, written once, stays the first).
+ */
+async function undoIfDone(
+  job: V1Job,
+  ctx: HandleContext,
+  done: () => Promise<ItemOutcome | undefined>,
+): Promise<ItemOutcome | undefined> {
+  const early = await done().catch(() => undefined);
+  if (early === undefined) return undefined;
+  try {
+    await ctx.jobs.delete(job.metadata?.name ?? '', { namespace: ctx.namespace, signal: ctx.signal });
+    return early;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -11,7 +11,9 @@
 // works as well on Redis Cluster: a crash between any two steps leaves the
 // item in its queue, and its redelivery finds the Job (409) and writes the
 // same record again. A record left behind (deleted after the result by a
-// process that died in between) is harmless: its result is write-once.
+// process that died in between) is harmless: its result is write-once. A
+// redelivery's record that lands after its result's removal is dropped by
+// the dispatcher, which asks for the result again after a 409 (ADR 0009).
 import type { RedisClient } from '../sources/redis-connection.ts';
 import { confirmReplicated, type ReplicaWait } from '../sources/redis-durability.ts';
 import type { JobRef } from './job-tracker.ts';
