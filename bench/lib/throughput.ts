@@ -54,7 +54,8 @@ export async function measureContender(
 async function apiserverCpuOnceStatusWritten(env: BenchEnvironment, maxMs = 15_000): Promise<number> {
   const statusWrites = async () => {
     let n = 0;
-    for (const [key, count] of await requestTotals(env)) if (/^(PUT|PATCH) jobs\/status/.test(key)) n += count;
+    for (const [key, count] of await requestTotals(env))
+      if (/^(PUT|PATCH) jobs\/status/.test(key)) n += count;
     return n;
   };
   let cpu = cpuSeconds(env.apiserverPid);
