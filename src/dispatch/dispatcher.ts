@@ -105,7 +105,9 @@ export class Dispatcher {
    * wire; a record written after that would stay until kjd's next start. So
    * for those the result is asked after the record: either the ask sees the
    * result (the record goes here), or the result comes later and its
-   * recorder removes the record. A Job created just now cannot have ended yet.
+   * recorder removes the record. A Job this call created has not run its Pod
+   * yet when its record is written, so only a 409 asks (one command more, off
+   * the hot path).
    */
   async #record(route: Route, job: V1Job, existed: boolean): Promise<void> {
     const inFlight = this.#d.inFlight;
